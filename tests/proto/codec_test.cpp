@@ -1,0 +1,233 @@
+// Codec: every message survives encode -> decode unchanged, and each class of malformed
+// input is rejected with its own DropReason, never an exception.
+#include "proto/codec.hpp"
+#include "proto/limits.hpp"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+namespace chat::proto {
+namespace {
+
+const Token kTok(32, 'a');
+const Endpoint kPub = *Endpoint::parse("203.0.113.7:40001");
+const Endpoint kPriv = *Endpoint::parse("198.51.100.2:5000");
+const Endpoint kPriv6 = *Endpoint::parse("[fd00::5]:5000");
+
+template <typename T> T round_trip(const T& in) {
+    const std::string bytes = encode(Message{in});
+    EXPECT_LE(bytes.size(), kMaxDatagram);
+    auto result = decode(bytes);
+    if (auto* err = std::get_if<DecodeError>(&result)) {
+        ADD_FAILURE() << "decode failed: " << err->detail << " for " << bytes;
+        return T{};
+    }
+    auto& msg = std::get<Message>(result);
+    EXPECT_TRUE(std::holds_alternative<T>(msg)) << bytes;
+    return std::get<T>(msg);
+}
+
+DropReason reason_of(std::string_view bytes) {
+    auto result = decode(bytes);
+    if (auto* err = std::get_if<DecodeError>(&result)) return err->reason;
+    ADD_FAILURE() << "decoded but should not have: " << bytes;
+    return DropReason::Count;
+}
+
+std::string padded_hello(std::string body) {
+    // body like "{...}" without its closing brace; pads to 256 bytes
+    body += ",\"pad\":\"";
+    while (body.size() < kMinHelloSize) body += '.';
+    return body + "\"}";
+}
+
+TEST(Codec, PingAndPongAreExactSixByteStrings) {
+    EXPECT_EQ(encode(Ping{}), "#ping#");
+    EXPECT_EQ(encode(Pong{}), "#pong#");
+    EXPECT_TRUE(std::holds_alternative<Ping>(std::get<Message>(decode("#ping#"))));
+    EXPECT_TRUE(std::holds_alternative<Pong>(std::get<Message>(decode("#pong#"))));
+}
+
+TEST(Codec, PingWithTrailingNewlineIsPlainTextNotAHeartbeat) {
+    auto m = std::get<Message>(decode("#ping#\n"));
+    ASSERT_TRUE(std::holds_alternative<PlainText>(m));
+    EXPECT_EQ(std::get<PlainText>(m).text, "#ping#");
+}
+
+TEST(Codec, PlainTextLineHasLineEndStripped) {
+    auto m = std::get<Message>(decode("hello 世界\r\n"));
+    EXPECT_EQ(std::get<PlainText>(m).text, "hello 世界");
+}
+
+TEST(Codec, HelloRoundTripsAndIsPaddedForAntiAmplification) {
+    Hello h{"alice", {kPriv, kPriv6}, kTok};
+    const auto bytes = encode(h);
+    EXPECT_GE(bytes.size(), kMinHelloSize);
+    const auto out = round_trip(h);
+    EXPECT_EQ(out.name, "alice");
+    EXPECT_EQ(out.private_endpoints, (std::vector<Endpoint>{kPriv, kPriv6}));
+    EXPECT_EQ(out.token, kTok);
+    EXPECT_FALSE(round_trip(Hello{"bob", {}, std::nullopt}).token.has_value());
+}
+
+TEST(Codec, UnpaddedHelloIsDroppedAsShort) {
+    EXPECT_EQ(reason_of(R"({"v":1,"t":"hello","name":"alice"})"), DropReason::ShortHello);
+}
+
+TEST(Codec, RequestsRoundTrip) {
+    EXPECT_EQ(round_trip(Bye{kTok}).token, kTok);
+    const auto j = round_trip(Join{kTok, 7, "dev"});
+    EXPECT_EQ(j.id, 7u);
+    EXPECT_EQ(j.room, "dev");
+    EXPECT_EQ(round_trip(Leave{kTok, 8, "dev"}).room, "dev");
+    EXPECT_EQ(round_trip(ListRooms{kTok, 9, 40}).offset, 40u);
+    const auto u = round_trip(ListUsers{kTok, 10, std::string("dev"), 0});
+    EXPECT_EQ(u.room, "dev");
+    EXPECT_FALSE(round_trip(ListUsers{kTok, 10, std::nullopt, 0}).room.has_value());
+    const auto c = round_trip(CreateRoom{kTok, 11, "team", {"bob", "carol"}});
+    EXPECT_EQ(c.members, (std::vector<std::string>{"bob", "carol"}));
+    const auto s = round_trip(Say{kTok, 12, "lobby", "hi \"there\" \\ 你好"});
+    EXPECT_EQ(s.text, "hi \"there\" \\ 你好");
+    const auto d = round_trip(Direct{kTok, 4294967295u, {"bob", "carol"}, "psst"});
+    EXPECT_EQ(d.id, 4294967295u);
+    EXPECT_EQ(d.to.size(), 2u);
+    EXPECT_EQ(round_trip(Connect{kTok, 13, "bob"}).name, "bob");
+}
+
+TEST(Codec, RepliesAndEventsRoundTrip) {
+    const auto w = round_trip(Welcome{"alice", kPub, kTok, Duration{5000}, Duration{10000}});
+    EXPECT_EQ(w.public_endpoint, kPub);
+    EXPECT_EQ(w.heartbeat, Duration{5000});
+    EXPECT_EQ(w.timeout, Duration{10000});
+    EXPECT_EQ(round_trip(Ok{3, {"zed"}}).unknown, std::vector<std::string>{"zed"});
+    const auto e = round_trip(Error{5, ErrorCode::NameTaken, "name \"bob\" is taken"});
+    EXPECT_EQ(e.code, ErrorCode::NameTaken);
+    EXPECT_EQ(e.id, 5u);
+    EXPECT_FALSE(round_trip(Error{std::nullopt, ErrorCode::NoSession, ""}).id.has_value());
+    const auto rl = round_trip(RoomList{1, {{"dev", 2}, {"lobby", 5}}, 42, 40u});
+    EXPECT_EQ(rl.rooms, (std::vector<RoomInfo>{{"dev", 2}, {"lobby", 5}}));
+    EXPECT_EQ(rl.next, 40u);
+    EXPECT_EQ(rl.total, 42u);
+    const auto ul = round_trip(UserList{2, "dev", {"alice", "127.0.0.1:5000"}, 2, std::nullopt});
+    EXPECT_EQ(ul.users.size(), 2u);
+    EXPECT_FALSE(ul.next.has_value());
+    const auto rm = round_trip(RoomMessage{"lobby", "127.0.0.1:9", "hi"});
+    EXPECT_EQ(rm.from, "127.0.0.1:9");
+    EXPECT_EQ(round_trip(DirectMessage{"alice", {"bob"}, "yo"}).text, "yo");
+    EXPECT_EQ(round_trip(MemberJoined{"team", "bob", std::string("alice")}).by, "alice");
+    EXPECT_EQ(round_trip(MemberLeft{"lobby", "bob", LeaveReason::Timeout}).reason,
+              LeaveReason::Timeout);
+    const auto p = round_trip(PeerInfo{"bob", kPub, {kPriv}, std::string(32, 'f'), true});
+    EXPECT_TRUE(p.initiator);
+    EXPECT_EQ(p.private_endpoints, std::vector<Endpoint>{kPriv});
+    (void)round_trip(Shutdown{});
+}
+
+TEST(Codec, LongestTextWithWorstCaseEscapingStillFitsOneDatagram) {
+    const std::string text(kMaxTextBytes, '"');  // every byte doubles when escaped
+    const std::string name(kMaxNameBytes, 'n');
+    EXPECT_LE(encode(RoomMessage{name, name, text}).size(), kMaxDatagram);
+    EXPECT_LE(encode(Say{kTok, 4294967295u, name, text}).size(), kMaxDatagram);
+    std::vector<std::string> to;
+    for (int i = 0; i < 16; ++i) to.push_back(std::string(31, 'a') + static_cast<char>('a' + i));
+    // Sixteen maximal names plus maximal escaped text is over budget; the peer must split.
+    EXPECT_GT(encode(Direct{kTok, 1, to, text}).size(), kMaxDatagram);
+}
+
+struct BadInput {
+    std::string bytes;
+    DropReason reason;
+};
+
+class CodecRejects : public ::testing::TestWithParam<BadInput> {};
+
+TEST_P(CodecRejects, MalformedInputWithItsReason) {
+    EXPECT_EQ(reason_of(GetParam().bytes), GetParam().reason) << GetParam().bytes;
+}
+
+const std::string kT = "\"tok\":\"" + std::string(32, 'a') + "\"";
+
+INSTANTIATE_TEST_SUITE_P(
+    Table, CodecRejects,
+    ::testing::Values(
+        BadInput{std::string(1201, 'x'), DropReason::Oversize},
+        BadInput{"", DropReason::Empty},
+        BadInput{"\xff\xfe", DropReason::NotUtf8},
+        BadInput{"\xc0\xaf", DropReason::NotUtf8},           // overlong '/'
+        BadInput{"\xed\xa0\x80", DropReason::NotUtf8},       // surrogate
+        BadInput{"\xf4\x90\x80\x80", DropReason::NotUtf8},   // above U+10FFFF
+        BadInput{"\xe4\xbd", DropReason::NotUtf8},           // truncated sequence
+        BadInput{"{", DropReason::BadJson},
+        BadInput{"{}{}", DropReason::BadJson},
+        BadInput{"{\"v\":1,\"t\":\"join\"", DropReason::BadJson},
+        BadInput{"{\"t\":\"join\"}", DropReason::BadVersion},
+        BadInput{"{\"v\":2,\"t\":\"join\"}", DropReason::BadVersion},
+        BadInput{"{\"v\":\"1\",\"t\":\"join\"}", DropReason::BadVersion},
+        BadInput{"{\"v\":1}", DropReason::BadField},
+        BadInput{"{\"v\":1,\"t\":7}", DropReason::BadField},
+        BadInput{"{\"v\":1,\"t\":\"teleport\"}", DropReason::UnknownType},
+        BadInput{"{\"v\":1,\"t\":\"join\"," + kT + ",\"id\":1}", DropReason::BadField},
+        BadInput{"{\"v\":1,\"t\":\"join\"," + kT + ",\"id\":1,\"room\":\"a b\"}",
+                 DropReason::BadField},
+        BadInput{"{\"v\":1,\"t\":\"join\"," + kT + ",\"id\":1,\"room\":\"" +
+                     std::string(33, 'r') + "\"}",
+                 DropReason::BadField},
+        BadInput{"{\"v\":1,\"t\":\"join\"," + kT + ",\"id\":-1,\"room\":\"r\"}",
+                 DropReason::BadField},
+        BadInput{"{\"v\":1,\"t\":\"join\"," + kT + ",\"id\":4294967296,\"room\":\"r\"}",
+                 DropReason::BadField},
+        BadInput{"{\"v\":1,\"t\":\"join\"," + kT + ",\"id\":1.5,\"room\":\"r\"}",
+                 DropReason::BadField},
+        BadInput{"{\"v\":1,\"t\":\"join\",\"tok\":\"ABC\",\"id\":1,\"room\":\"r\"}",
+                 DropReason::BadField},
+        BadInput{"{\"v\":1,\"t\":\"say\"," + kT + ",\"id\":1,\"room\":\"r\",\"text\":\"\"}",
+                 DropReason::BadField},
+        BadInput{"{\"v\":1,\"t\":\"say\"," + kT + ",\"id\":1,\"room\":\"r\",\"text\":\"a\\u0007\"}",
+                 DropReason::BadField},
+        BadInput{"{\"v\":1,\"t\":\"say\"," + kT + ",\"id\":1,\"room\":\"r\",\"text\":\"" +
+                     std::string(501, 'x') + "\"}",
+                 DropReason::BadField},
+        BadInput{"{\"v\":1,\"t\":\"dm\"," + kT + ",\"id\":1,\"to\":[],\"text\":\"x\"}",
+                 DropReason::BadField},
+        BadInput{"{\"v\":1,\"t\":\"dm\"," + kT + ",\"id\":1,\"to\":[\"bob\",\"bob\"],\"text\":\"x\"}",
+                 DropReason::BadField},
+        BadInput{"{\"v\":1,\"t\":\"dm\"," + kT + ",\"id\":1,\"to\":\"bob\",\"text\":\"x\"}",
+                 DropReason::BadField},
+        BadInput{"\x01\x02", DropReason::BadField},    // binary junk as plain text
+        BadInput{"\n", DropReason::BadField}));        // an empty line
+
+TEST(Codec, HelloWithBadPrivateEndpointIsRejected) {
+    EXPECT_EQ(reason_of(padded_hello(R"({"v":1,"t":"hello","name":"al","priv":["nope"])")),
+              DropReason::BadField);
+    EXPECT_EQ(reason_of(padded_hello(
+                  R"({"v":1,"t":"hello","name":"al","priv":["1.1.1.1:1","1.1.1.1:2","1.1.1.1:3","1.1.1.1:4","1.1.1.1:5"])")),
+              DropReason::BadField);
+    EXPECT_EQ(reason_of(padded_hello(R"({"v":1,"t":"hello","name":"al ice")")),
+              DropReason::BadField);
+}
+
+TEST(Codec, NonObjectTextIsALegacyLine) {
+    EXPECT_EQ(std::get<PlainText>(std::get<Message>(decode("[1,2,3]"))).text, "[1,2,3]");
+}
+
+TEST(Codec, UnknownFieldsAreIgnoredForForwardCompatibility) {
+    const auto m = std::get<Message>(
+        decode("{\"v\":1,\"t\":\"join\"," + kT + ",\"id\":1,\"room\":\"r\",\"future\":[1]}"));
+    EXPECT_EQ(std::get<Join>(m).room, "r");
+}
+
+TEST(Codec, DeeplyNestedJsonDoesNotCrash) {
+    std::string deep = "{\"v\":1,\"t\":\"join\",\"x\":";
+    while (deep.size() < 1150) deep += "[";
+    EXPECT_EQ(reason_of(deep), DropReason::BadJson);
+}
+
+TEST(Codec, TypeNamesMatchTheWire) {
+    EXPECT_EQ(type_name(Message{Say{}}), "say");
+    EXPECT_EQ(type_name(Message{PeerInfo{}}), "peer");
+    EXPECT_EQ(type_name(Message{Ping{}}), "#ping#");
+}
+
+} // namespace
+} // namespace chat::proto
