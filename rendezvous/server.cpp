@@ -1,0 +1,649 @@
+// The rendezvous core; see server.hpp. on_datagram runs the cheap gates first (size, the
+// source's rate budget), then decode, then one handle_* per message type. Replies to a
+// source without a verified session go through send_unverified, which refuses to send more
+// bytes than the request carried, so a spoofed source address gains no amplification.
+#include "server.hpp"
+
+#include "proto/limits.hpp"
+#include "proto/validate.hpp"
+
+#include <algorithm>
+#include <cassert>
+#include <charconv>
+#include <cstdio>
+#include <type_traits>
+
+namespace chat::rdv {
+namespace {
+
+using proto::ErrorCode;
+using proto::LeaveReason;
+
+// A page of a list reply stops growing past this many bytes of entries, so the encoded
+// reply (entries plus ~120 bytes of envelope) always fits kMaxDatagram.
+constexpr std::size_t kListPageBudget = 900;
+
+template <typename T>
+constexpr bool kIsRequest =
+    std::is_same_v<T, proto::Bye> || std::is_same_v<T, proto::Join> ||
+    std::is_same_v<T, proto::Leave> || std::is_same_v<T, proto::ListRooms> ||
+    std::is_same_v<T, proto::ListUsers> || std::is_same_v<T, proto::CreateRoom> ||
+    std::is_same_v<T, proto::Say> || std::is_same_v<T, proto::Direct> ||
+    std::is_same_v<T, proto::Connect>;
+
+template <typename T> std::optional<proto::RequestId> request_id(const T& m) {
+    if constexpr (requires { m.id; })
+        return m.id;
+    else
+        return std::nullopt;
+}
+
+std::string seconds_text(Duration d) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.1fs", static_cast<double>(d.count()) / 1000.0);
+    return buf;
+}
+
+std::string joined_names(const std::vector<std::string>& names) {
+    std::string out;
+    for (const auto& n : names) out += (out.empty() ? "" : ",") + n;
+    return out.empty() ? "-" : out;
+}
+
+std::string quoted(std::string_view s) { return "\"" + std::string(s) + "\""; }
+
+} // namespace
+
+Server::Server(const ServerConfig& cfg, Rng& rng, Logger& log, Time now)
+    : cfg_(cfg), rng_(rng), log_(log),
+      sources_(cfg.source_limiter_entries, cfg.source_datagrams_per_second, cfg.source_burst),
+      drop_log_budget_(10, 20, now), now_(now), last_stats_(now) {
+    if (cfg_.stats_every > Duration::zero()) next_stats_ = now + cfg_.stats_every;
+}
+
+// ---------------------------------------------------------------- inputs
+
+Outbox Server::on_datagram(const proto::Endpoint& from, std::string_view bytes, Time now) {
+    now_ = std::max(now_, now);
+    Outbox out;
+    ++traffic_.datagrams_in;
+    traffic_.bytes_in += bytes.size();
+    if (bytes.size() > proto::kMaxDatagram) {
+        drop(proto::DropReason::Oversize, from, std::to_string(bytes.size()) + " bytes");
+        return out;
+    }
+    Peer* peer = peers_.find_by_endpoint(from);
+    const bool allowed =
+        peer != nullptr ? peer->inbound.try_take(now_) : sources_.allow(from, now_);
+    if (!allowed) {
+        drop(proto::DropReason::RateLimited, from, "");
+        return out;
+    }
+    auto decoded = proto::decode(bytes);
+    if (auto* err = std::get_if<proto::DecodeError>(&decoded)) {
+        drop(err->reason, from, err->detail + " sample=" + proto::sanitized_sample(bytes));
+        return out;
+    }
+    dispatch(std::move(std::get<proto::Message>(decoded)), peer, Request{from, bytes.size(), out});
+    count_sent(out);
+    return out;
+}
+
+Outbox Server::on_tick(Time now) {
+    now_ = std::max(now_, now);
+    Outbox out;
+    for (const PeerId id : expiry_.take_due(now_)) evict(id, out);
+    if (next_stats_ && now_ >= *next_stats_) {
+        log_stats();
+        next_stats_ = now_ + cfg_.stats_every;
+    }
+    count_sent(out);
+    return out;
+}
+
+std::optional<Time> Server::next_wakeup() const {
+    auto wake = expiry_.earliest();
+    if (next_stats_ && (!wake || *next_stats_ < *wake)) wake = next_stats_;
+    return wake;
+}
+
+Outbox Server::shutdown(Time now) {
+    now_ = std::max(now_, now);
+    Outbox out;
+    std::size_t told = 0;
+    peers_.for_each([&](Peer& p) {
+        if (p.plaintext)
+            send_bytes(out, p, "server\nshutting down");
+        else
+            send(out, p, proto::Shutdown{});
+        ++told;
+    });
+    log_.info("shutdown peers=" + std::to_string(told));
+    count_sent(out);
+    return out;
+}
+
+// ---------------------------------------------------------------- dispatch
+
+void Server::dispatch(proto::Message&& msg, Peer* peer, const Request& rq) {
+    std::visit(
+        [&](auto& m) {
+            using T = std::decay_t<decltype(m)>;
+            if constexpr (std::is_same_v<T, proto::Ping>) {
+                handle_ping(peer, rq);
+            } else if constexpr (std::is_same_v<T, proto::PlainText>) {
+                handle_plaintext(m, peer, rq);
+            } else if constexpr (std::is_same_v<T, proto::Hello>) {
+                handle_hello(m, peer, rq);
+            } else if constexpr (kIsRequest<T>) {
+                Peer* p = authenticate(m.token, request_id(m), peer, rq);
+                if (p != nullptr) handle_request(m, *p, rq);
+            } else {
+                drop(proto::DropReason::WrongDirection, rq.from,
+                     std::string(proto::type_name(msg)) + " is sent by servers, not to them");
+            }
+        },
+        msg);
+}
+
+void Server::handle_request(const proto::Bye&, Peer& peer, const Request& rq) {
+    handle_bye(peer, rq);
+}
+void Server::handle_request(const proto::Join& m, Peer& peer, const Request& rq) {
+    handle_join(m, peer, rq);
+}
+void Server::handle_request(const proto::Leave& m, Peer& peer, const Request& rq) {
+    handle_leave(m, peer, rq);
+}
+void Server::handle_request(const proto::ListRooms& m, Peer& peer, const Request& rq) {
+    handle_rooms(m, peer, rq);
+}
+void Server::handle_request(const proto::ListUsers& m, Peer& peer, const Request& rq) {
+    handle_users(m, peer, rq);
+}
+void Server::handle_request(const proto::CreateRoom& m, Peer& peer, const Request& rq) {
+    handle_create(m, peer, rq);
+}
+void Server::handle_request(const proto::Say& m, Peer& peer, const Request& rq) {
+    handle_say(m, peer, rq);
+}
+void Server::handle_request(const proto::Direct& m, Peer& peer, const Request& rq) {
+    handle_direct(m, peer, rq);
+}
+void Server::handle_request(const proto::Connect& m, Peer& peer, const Request& rq) {
+    handle_connect(m, peer, rq);
+}
+
+Peer* Server::authenticate(const proto::Token& token, std::optional<proto::RequestId> id,
+                           Peer* peer, const Request& rq) {
+    if (peer == nullptr || peer->plaintext) {
+        drop(proto::DropReason::NotRegistered, rq.from, "request without a session");
+        send_error(rq, nullptr, id, ErrorCode::NoSession,
+                   "no session at this address: send hello");
+        return nullptr;
+    }
+    if (token != peer->token) {
+        drop(proto::DropReason::BadToken, rq.from, "token does not match " + peer->name);
+        return nullptr;
+    }
+    refresh(*peer);
+    return peer;
+}
+
+// ---------------------------------------------------------------- heartbeats, legacy text
+
+void Server::handle_ping(Peer* peer, const Request& rq) {
+    if (peer == nullptr) {
+        if (!cfg_.allow_plaintext) {
+            drop(proto::DropReason::NotRegistered, rq.from, "#ping# without a session");
+            return;
+        }
+        peer = register_plaintext(rq);
+        if (peer == nullptr) return;
+    }
+    refresh(*peer);
+    if (!peer->plaintext) send_bytes(rq.out, *peer, proto::kPong);
+}
+
+void Server::handle_plaintext(const proto::PlainText& m, Peer* peer, const Request& rq) {
+    if (peer != nullptr && !peer->plaintext) {
+        drop(proto::DropReason::WrongDirection, rq.from, "plain text from a JSON session");
+        return;
+    }
+    if (peer == nullptr) {
+        if (!cfg_.allow_plaintext) {
+            drop(proto::DropReason::PlaintextOff, rq.from, "plain-text client; --allow-plaintext is off");
+            return;
+        }
+        peer = register_plaintext(rq);
+        if (peer == nullptr) return;
+    }
+    refresh(*peer);
+    relay_room_message(rq.out, proto::kLobby, peer->name, m.text, peer->id);
+}
+
+Peer* Server::register_plaintext(const Request& rq) {
+    if (peers_.plaintext_count() >= cfg_.max_plaintext_clients ||
+        peers_.size() >= cfg_.max_peers) {
+        drop(proto::DropReason::TableFull, rq.from, "no room for another plain-text client");
+        return nullptr;
+    }
+    Peer p;
+    p.name = rq.from.to_string();
+    p.endpoint = rq.from;
+    p.plaintext = true;
+    p.inbound = TokenBucket(cfg_.session_datagrams_per_second, cfg_.session_burst, now_);
+    p.outbound_bytes =
+        TokenBucket(cfg_.plaintext_bytes_per_second, cfg_.plaintext_burst_bytes, now_);
+    Peer& peer = peers_.add(std::move(p));
+    sources_.forget(rq.from);
+    put_in_room(peer, proto::kLobby, rq.out, std::nullopt);
+    log_.info("registered name=" + peer.name + " kind=plaintext");
+    return &peer;
+}
+
+// ---------------------------------------------------------------- sessions
+
+void Server::handle_hello(const proto::Hello& m, Peer* at_source, const Request& rq) {
+    if (Peer* holder = peers_.find_by_name(m.name); holder != nullptr) {
+        if (m.token && *m.token == holder->token) {
+            if (holder->endpoint != rq.from) migrate(*holder, at_source, rq);
+            holder->private_endpoints = m.private_endpoints;
+            refresh(*holder);
+            send(rq.out, *holder, welcome_for(*holder));
+            return;
+        }
+        send_error(rq, nullptr, std::nullopt, ErrorCode::NameTaken,
+                   "name " + quoted(m.name) +
+                       " is taken by a live peer: choose another --name (if it was you, "
+                       "wait for the old session to time out)");
+        log_.info("refused name=" + m.name + " from=" + rq.from.to_string() +
+                  " reason=name_taken");
+        return;
+    }
+    if (at_source != nullptr && !at_source->plaintext) {
+        send_error(rq, nullptr, std::nullopt, ErrorCode::BadRequest,
+                   "this address already has a session as " + quoted(at_source->name) +
+                       ": send bye first");
+        return;
+    }
+    if (at_source != nullptr) end_session(at_source->id, LeaveReason::Quit, rq.out);
+    if (peers_.size() >= cfg_.max_peers) {
+        drop(proto::DropReason::TableFull, rq.from, "hello while the peer table is full");
+        send_error(rq, nullptr, std::nullopt, ErrorCode::ServerFull,
+                   "server full (" + std::to_string(cfg_.max_peers) + " peers): try later");
+        return;
+    }
+    Peer& peer = register_peer(m, rq);
+    send(rq.out, peer, welcome_for(peer));
+}
+
+Peer& Server::register_peer(const proto::Hello& m, const Request& rq) {
+    Peer p;
+    p.name = m.name;
+    p.endpoint = rq.from;
+    p.token = rng_.hex(proto::kTokenHexChars);  // never the client's: it must not choose
+    p.private_endpoints = m.private_endpoints;
+    p.inbound = TokenBucket(cfg_.session_datagrams_per_second, cfg_.session_burst, now_);
+    Peer& peer = peers_.add(std::move(p));
+    sources_.forget(rq.from);
+    refresh(peer);
+    put_in_room(peer, proto::kLobby, rq.out, std::nullopt);
+    log_.info("registered name=" + peer.name + " from=" + rq.from.to_string() +
+              " priv=" + std::to_string(peer.private_endpoints.size()) +
+              " peers=" + std::to_string(peers_.size()));
+    return peer;
+}
+
+proto::Welcome Server::welcome_for(const Peer& peer) const {
+    return proto::Welcome{peer.name, peer.endpoint, peer.token, cfg_.heartbeat(), cfg_.timeout};
+}
+
+void Server::migrate(Peer& peer, Peer* at_source, const Request& rq) {
+    // The token proves the sender owns `peer`; whatever held this address before is stale.
+    if (at_source != nullptr) end_session(at_source->id, LeaveReason::Quit, rq.out);
+    log_.info("migrated name=" + peer.name + " from=" + peer.endpoint.to_string() +
+              " to=" + rq.from.to_string());
+    peers_.move(peer, rq.from);
+}
+
+void Server::refresh(Peer& peer) {
+    peer.last_heard = now_;
+    expiry_.arm(peer.id, now_ + cfg_.timeout);
+}
+
+void Server::evict(PeerId id, Outbox& out) {
+    Peer* peer = peers_.find(id);
+    if (peer == nullptr) return;
+    log_.info("evicted name=" + peer->name + " idle=" + seconds_text(now_ - peer->last_heard) +
+              " rooms=" + joined_names(peer->rooms));
+    end_session(id, LeaveReason::Timeout, out);
+}
+
+void Server::end_session(PeerId id, LeaveReason why, Outbox& out) {
+    Peer* peer = peers_.find(id);
+    if (peer == nullptr) return;
+    const auto rooms = peer->rooms;
+    for (const auto& room : rooms) take_out_of_room(*peer, room, why, out);
+    if (why != LeaveReason::Timeout)
+        log_.info("left name=" + peer->name + " reason=" + std::string(proto::wire_name(why)));
+    expiry_.disarm(id);
+    peers_.remove(id);
+}
+
+void Server::handle_bye(Peer& peer, const Request& rq) {
+    end_session(peer.id, LeaveReason::Quit, rq.out);
+}
+
+// ---------------------------------------------------------------- rooms
+
+std::optional<ErrorCode> Server::room_entry_error(const Peer& peer, std::string_view room) {
+    if (peer.rooms.size() >= cfg_.max_rooms_per_peer) return ErrorCode::TooManyRooms;
+    const Room* r = rooms_.find(room);
+    if (r == nullptr) {
+        if (rooms_.size() >= cfg_.max_rooms) return ErrorCode::TooManyRooms;
+        return std::nullopt;
+    }
+    if (r->members.size() >= cfg_.max_room_members) return ErrorCode::RoomFull;
+    return std::nullopt;
+}
+
+std::string Server::room_entry_text(ErrorCode code, std::string_view room) const {
+    if (code == ErrorCode::RoomFull)
+        return "room " + quoted(room) + " is full (" + std::to_string(cfg_.max_room_members) +
+               " members)";
+    return "cannot enter " + quoted(room) + ": at most " +
+           std::to_string(cfg_.max_rooms_per_peer) + " rooms per peer and " +
+           std::to_string(cfg_.max_rooms) + " rooms on the server";
+}
+
+void Server::put_in_room(Peer& peer, std::string_view room, Outbox& out,
+                         std::optional<std::string> by) {
+    rooms_.add_member(std::string(room), peer.id);
+    peer.rooms.emplace_back(room);
+    broadcast(out, room, proto::MemberJoined{std::string(room), peer.name, std::move(by)},
+              peer.id);
+}
+
+void Server::take_out_of_room(Peer& peer, std::string_view room, LeaveReason why, Outbox& out) {
+    if (!rooms_.remove_member(room, peer.id)) return;
+    std::erase(peer.rooms, room);
+    if (rooms_.exists(room))
+        broadcast(out, room, proto::MemberLeft{std::string(room), peer.name, why}, peer.id);
+}
+
+void Server::handle_join(const proto::Join& m, Peer& peer, const Request& rq) {
+    if (!peer.in_room(m.room)) {
+        if (const auto err = room_entry_error(peer, m.room)) {
+            send_error(rq, &peer, m.id, *err, room_entry_text(*err, m.room));
+            return;
+        }
+        put_in_room(peer, m.room, rq.out, std::nullopt);
+    }
+    send(rq.out, peer, proto::Ok{m.id, {}});
+}
+
+void Server::handle_leave(const proto::Leave& m, Peer& peer, const Request& rq) {
+    if (!peer.in_room(m.room)) {
+        const bool exists = rooms_.exists(m.room);
+        send_error(rq, &peer, m.id, exists ? ErrorCode::NotInRoom : ErrorCode::NoSuchRoom,
+                   (exists ? "you are not in room " : "there is no room ") + quoted(m.room));
+        return;
+    }
+    take_out_of_room(peer, m.room, LeaveReason::Left, rq.out);
+    send(rq.out, peer, proto::Ok{m.id, {}});
+}
+
+void Server::handle_rooms(const proto::ListRooms& m, Peer& peer, const Request& rq) {
+    proto::RoomList reply{m.id, {}, static_cast<std::uint32_t>(rooms_.size()), std::nullopt};
+    const auto& all = rooms_.all();
+    auto it = all.begin();
+    std::advance(it, std::min<std::size_t>(m.offset, all.size()));
+    std::size_t budget = 0;
+    std::uint32_t index = std::min<std::uint32_t>(m.offset, reply.total);
+    for (; it != all.end(); ++it, ++index) {
+        if (reply.rooms.size() >= proto::kMaxListEntries || budget > kListPageBudget) {
+            reply.next = index;
+            break;
+        }
+        reply.rooms.push_back({it->first, static_cast<std::uint32_t>(it->second.members.size())});
+        budget += it->first.size() + 14;  // ["name",123456],
+    }
+    send(rq.out, peer, reply);
+}
+
+void Server::handle_users(const proto::ListUsers& m, Peer& peer, const Request& rq) {
+    std::vector<std::string> names;
+    if (m.room) {
+        const Room* room = rooms_.find(*m.room);
+        if (room == nullptr) {
+            send_error(rq, &peer, m.id, ErrorCode::NoSuchRoom, "there is no room " + quoted(*m.room));
+            return;
+        }
+        // Sorting a big room costs O(n log n) per request; the per-session rate limit bounds
+        // how often one peer can ask. Issue 7 (performance) may keep rooms sorted instead.
+        names.reserve(room->members.size());
+        for (const PeerId id : room->members)
+            if (const Peer* p = peers_.find(id)) names.push_back(p->name);
+        std::sort(names.begin(), names.end());
+    }
+    proto::UserList reply{m.id, m.room, {}, 0, std::nullopt};
+    std::size_t budget = 0;
+    auto add_page = [&](auto begin, auto end, std::size_t total, auto name_of) {
+        reply.total = static_cast<std::uint32_t>(total);
+        std::uint32_t index = std::min<std::uint32_t>(m.offset, reply.total);
+        auto it = begin;
+        std::advance(it, index);
+        for (; it != end; ++it, ++index) {
+            if (reply.users.size() >= proto::kMaxListEntries || budget > kListPageBudget) {
+                reply.next = index;
+                break;
+            }
+            reply.users.push_back(name_of(*it));
+            budget += reply.users.back().size() + 3;
+        }
+    };
+    if (m.room)
+        add_page(names.begin(), names.end(), names.size(), [](const std::string& n) { return n; });
+    else
+        add_page(peers_.by_name().begin(), peers_.by_name().end(), peers_.size(),
+                 [](const auto& kv) { return kv.first; });
+    send(rq.out, peer, reply);
+}
+
+void Server::handle_create(const proto::CreateRoom& m, Peer& peer, const Request& rq) {
+    if (rooms_.exists(m.room)) {
+        send_error(rq, &peer, m.id, ErrorCode::RoomExists,
+                   "room " + quoted(m.room) + " already exists: use /join " + m.room);
+        return;
+    }
+    if (const auto err = room_entry_error(peer, m.room)) {
+        send_error(rq, &peer, m.id, *err, room_entry_text(*err, m.room));
+        return;
+    }
+    put_in_room(peer, m.room, rq.out, std::nullopt);
+    std::vector<Peer*> added;
+    std::vector<std::string> unknown;
+    for (const auto& name : m.members) {
+        Peer* target = peers_.find_by_name(name);
+        if (target == &peer) continue;
+        if (target == nullptr || room_entry_error(*target, m.room)) {
+            unknown.push_back(name);  // offline, or at its own room limit
+            continue;
+        }
+        rooms_.add_member(m.room, target->id);
+        target->rooms.push_back(m.room);
+        added.push_back(target);
+    }
+    for (Peer* member : added)
+        for (const Peer* x : added)
+            send(rq.out, *member, proto::MemberJoined{m.room, x->name, peer.name});
+    log_.info("created room=" + m.room + " by=" + peer.name +
+              " members=" + std::to_string(added.size() + 1));
+    send(rq.out, peer, proto::Ok{m.id, std::move(unknown)});
+}
+
+void Server::handle_say(const proto::Say& m, Peer& peer, const Request& rq) {
+    if (!peer.in_room(m.room)) {
+        const bool exists = rooms_.exists(m.room);
+        send_error(rq, &peer, m.id, exists ? ErrorCode::NotInRoom : ErrorCode::NoSuchRoom,
+                   (exists ? "you are not in room " : "there is no room ") + quoted(m.room) +
+                       ": /join it first");
+        return;
+    }
+    relay_room_message(rq.out, m.room, peer.name, m.text, peer.id);
+    send(rq.out, peer, proto::Ok{m.id, {}});
+}
+
+// ---------------------------------------------------------------- direct, connect
+
+void Server::handle_direct(const proto::Direct& m, Peer& peer, const Request& rq) {
+    const std::string bytes = proto::encode(proto::DirectMessage{peer.name, m.to, m.text});
+    if (!proto::fits_datagram(bytes)) {
+        send_error(rq, &peer, m.id, ErrorCode::BadRequest,
+                   "message too long for that many recipients: send it in parts");
+        return;
+    }
+    std::vector<std::string> unknown;
+    std::size_t delivered = 0;
+    for (const auto& name : m.to) {
+        Peer* target = peers_.find_by_name(name);
+        if (target == nullptr) {
+            unknown.push_back(name);
+            continue;
+        }
+        send_bytes(rq.out, *target, bytes);
+        ++delivered;
+    }
+    if (delivered == 0) {
+        send_error(rq, &peer, m.id, ErrorCode::NoSuchUser,
+                   "nobody online named " + joined_names(unknown));
+        return;
+    }
+    send(rq.out, peer, proto::Ok{m.id, std::move(unknown)});
+}
+
+void Server::handle_connect(const proto::Connect& m, Peer& peer, const Request& rq) {
+    Peer* target = peers_.find_by_name(m.name);
+    if (target == nullptr) {
+        send_error(rq, &peer, m.id, ErrorCode::NoSuchUser, "nobody online named " + m.name);
+        return;
+    }
+    if (target == &peer) {
+        send_error(rq, &peer, m.id, ErrorCode::BadRequest, "you cannot connect to yourself");
+        return;
+    }
+    const std::string nonce = rng_.hex(proto::kNonceHexChars);
+    send(rq.out, peer,
+         proto::PeerInfo{target->name, target->endpoint, target->private_endpoints, nonce, true});
+    send(rq.out, *target,
+         proto::PeerInfo{peer.name, peer.endpoint, peer.private_endpoints, nonce, false});
+    log_.info("exchanged a=" + peer.name + " b=" + target->name);
+}
+
+// ---------------------------------------------------------------- sending
+
+void Server::send(Outbox& out, Peer& to, const proto::Message& msg) {
+    send_bytes(out, to, proto::encode(msg));
+}
+
+void Server::send_bytes(Outbox& out, Peer& to, std::string bytes) {
+    if (to.plaintext && !to.outbound_bytes.try_take(now_, static_cast<double>(bytes.size()))) {
+        ++traffic_.plaintext_capped;
+        return;
+    }
+    out.datagrams.push_back({to.endpoint, std::move(bytes)});
+}
+
+void Server::send_unverified(const Request& rq, const proto::Message& msg) {
+    std::string bytes = proto::encode(msg);
+    if (bytes.size() > rq.size) {
+        ++traffic_.amplification_refused;
+        log_.debug("refused reply=" + std::string(proto::type_name(msg)) +
+                   " to=" + rq.from.to_string() + " bytes=" + std::to_string(bytes.size()) +
+                   " request=" + std::to_string(rq.size));
+        return;
+    }
+    rq.out.datagrams.push_back({rq.from, std::move(bytes)});
+}
+
+void Server::send_error(const Request& rq, Peer* peer, std::optional<proto::RequestId> id,
+                        ErrorCode code, std::string text) {
+    if (text.size() > proto::kMaxErrorTextBytes) text.resize(proto::kMaxErrorTextBytes);
+    const proto::Error err{id, code, std::move(text)};
+    if (peer != nullptr && !peer->plaintext)
+        send(rq.out, *peer, err);
+    else
+        send_unverified(rq, err);
+}
+
+void Server::broadcast(Outbox& out, std::string_view room, const proto::Message& msg,
+                       PeerId except) {
+    const Room* r = rooms_.find(room);
+    if (r == nullptr) return;
+    const std::string bytes = proto::encode(msg);  // once, not once per member
+    for (const PeerId id : r->members) {
+        if (id == except) continue;
+        const Peer* p = peers_.find(id);
+        if (p != nullptr && !p->plaintext) out.datagrams.push_back({p->endpoint, bytes});
+    }
+}
+
+void Server::relay_room_message(Outbox& out, std::string_view room, const std::string& from,
+                                const std::string& text, PeerId except) {
+    Room* r = rooms_.find(room);
+    if (r == nullptr) return;
+    const std::string json = proto::encode(proto::RoomMessage{std::string(room), from, text});
+    const std::string plain = from + "\n" + text;  // the classic room's format
+    for (const PeerId id : r->members) {
+        if (id == except) continue;
+        Peer* p = peers_.find(id);
+        if (p == nullptr) continue;
+        if (p->plaintext)
+            send_bytes(out, *p, plain);
+        else
+            out.datagrams.push_back({p->endpoint, json});
+    }
+}
+
+void Server::count_sent(const Outbox& out) {
+    traffic_.datagrams_out += out.datagrams.size();
+    for (const auto& d : out.datagrams) traffic_.bytes_out += d.bytes.size();
+}
+
+// ---------------------------------------------------------------- drops and stats
+
+void Server::drop(proto::DropReason reason, const proto::Endpoint& from, std::string_view detail) {
+    drops_.add(reason);
+    if (log_.enabled(LogLevel::Debug) && drop_log_budget_.try_take(now_))
+        log_.debug("dropped reason=" + std::string(proto::name(reason)) +
+                   " from=" + from.to_string() + (detail.empty() ? "" : " detail=") +
+                   std::string(detail));
+}
+
+void Server::log_stats() {
+    const double seconds = std::max(0.001, std::chrono::duration<double>(now_ - last_stats_).count());
+    auto rate = [seconds](std::uint64_t now_count, std::uint64_t then_count) {
+        return std::to_string(static_cast<std::uint64_t>(
+            static_cast<double>(now_count - then_count) / seconds + 0.5));
+    };
+    std::string drops;
+    for (std::size_t i = 0; i < static_cast<std::size_t>(proto::DropReason::Count); ++i) {
+        const auto r = static_cast<proto::DropReason>(i);
+        if (drops_[r] != 0)
+            drops += (drops.empty() ? "" : ",") + std::string(proto::name(r)) + ":" +
+                     std::to_string(drops_[r]);
+    }
+    log_.info("stats peers=" + std::to_string(peers_.size()) +
+              " plaintext=" + std::to_string(peers_.plaintext_count()) +
+              " rooms=" + std::to_string(rooms_.size()) +
+              " in=" + rate(traffic_.datagrams_in, traffic_at_last_stats_.datagrams_in) + "/s" +
+              " out=" + rate(traffic_.datagrams_out, traffic_at_last_stats_.datagrams_out) + "/s" +
+              " drops=" + (drops.empty() ? "0" : drops) +
+              " capped=" + std::to_string(traffic_.plaintext_capped) +
+              " refused=" + std::to_string(traffic_.amplification_refused));
+    traffic_at_last_stats_ = traffic_;
+    last_stats_ = now_;
+}
+
+} // namespace chat::rdv

@@ -1,0 +1,89 @@
+// The rendezvous shell; see shell.hpp.
+#include "shell.hpp"
+
+#include <csignal>
+
+namespace chat::rdv {
+
+Shell::Shell(const ShellConfig& shell_cfg, const ServerConfig& server_cfg, Logger& log)
+    : cfg_(shell_cfg), log_(log) {
+    socket_ = std::make_unique<uvpp::UdpSocket>(loop_.get());
+    timer_ = std::make_unique<uvpp::Timer>(loop_.get());
+    sigint_ = std::make_unique<uvpp::Signal>(loop_.get());
+    sigterm_ = std::make_unique<uvpp::Signal>(loop_.get());
+    server_ = std::make_unique<Server>(server_cfg, rng_, log_, now());
+}
+
+Shell::~Shell() {
+    socket_.reset();
+    timer_.reset();
+    sigint_.reset();
+    sigterm_.reset();
+    if (!loop_.close()) log_.warn("loop did not close cleanly");
+}
+
+Time Shell::now() const { return time_from_millis(static_cast<std::int64_t>(uv_now(
+    const_cast<uvpp::Loop&>(loop_).get()))); }
+
+proto::Endpoint Shell::bind() {
+    socket_->bind(cfg_.listen);
+    socket_->set_buffer_sizes(cfg_.receive_buffer_bytes, cfg_.send_buffer_bytes);
+    return socket_->local_endpoint();
+}
+
+int Shell::run() {
+    socket_->start([this](const proto::Endpoint& from, std::string_view bytes, bool) {
+        on_datagram(from, bytes);
+    });
+    sigint_->start(SIGINT, [this](int s) { on_signal(s); });
+    sigterm_->start(SIGTERM, [this](int s) { on_signal(s); });
+    arm_timer();
+    loop_.run();
+    return 0;
+}
+
+void Shell::on_datagram(const proto::Endpoint& from, std::string_view bytes) {
+    uv_update_time(loop_.get());
+    deliver(server_->on_datagram(from, bytes, now()));
+    arm_timer();
+}
+
+void Shell::on_timer() {
+    armed_for_.reset();
+    deliver(server_->on_tick(now()));
+    arm_timer();
+}
+
+void Shell::on_signal(int signum) {
+    if (stopping_) return;
+    stopping_ = true;
+    log_.info(std::string("stopping signal=") + (signum == SIGINT ? "SIGINT" : "SIGTERM"));
+    deliver(server_->shutdown(now()));
+    const auto& s = socket_->stats();
+    log_.info("socket received=" + std::to_string(s.received) + " sent=" +
+              std::to_string(s.sent) + " queued=" + std::to_string(s.queued) +
+              " send_errors=" + std::to_string(s.send_errors));
+    socket_->close();
+    timer_->close();
+    sigint_->close();
+    sigterm_->close();
+}
+
+void Shell::deliver(const Outbox& out) {
+    for (const auto& d : out.datagrams) socket_->send(d.to, d.bytes);
+}
+
+void Shell::arm_timer() {
+    if (stopping_) return;
+    const auto wake = server_->next_wakeup();
+    if (!wake) {
+        timer_->stop();
+        armed_for_.reset();
+        return;
+    }
+    if (armed_for_ == wake) return;  // the common case: a ping that moved a later deadline
+    armed_for_ = wake;
+    timer_->start(*wake - now(), [this] { on_timer(); });
+}
+
+} // namespace chat::rdv
