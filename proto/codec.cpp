@@ -474,6 +474,9 @@ DecodeResult decode(std::string_view datagram) {
     if (!is_valid_utf8(datagram)) return DecodeError{DropReason::NotUtf8, "invalid UTF-8"};
     if (datagram.front() == '{') return decode_json(datagram);
     const auto line = strip_line_end(datagram);
+    // A legacy client that ends its heartbeat with a newline still means a heartbeat.
+    if (line == kPing) return Ping{};
+    if (line == kPong) return Pong{};
     if (!is_valid_text(line))
         return DecodeError{DropReason::BadField, "plain text: empty, too long or control bytes"};
     return PlainText{std::string(line)};
