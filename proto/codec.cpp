@@ -247,6 +247,25 @@ Message read_peer_info(Fields& f) {
     return m;
 }
 Message read_shutdown(Fields&) { return Shutdown{}; }
+std::string read_nonce(Fields& f) {
+    return f.string("nonce", [](std::string_view s) { return is_lower_hex(s, kNonceHexChars); });
+}
+Message read_probe(Fields& f) {
+    Probe m{f.name("from"), {}, f.u32("seq")};
+    m.nonce = read_nonce(f);
+    return m;
+}
+Message read_probe_ack(Fields& f) {
+    ProbeAck m{f.name("from"), {}, f.u32("seq"), f.endpoint("seen")};
+    m.nonce = read_nonce(f);
+    return m;
+}
+Message read_peer_text(Fields& f) {
+    PeerText m{f.name("from"), {}, f.u32("id"), f.text("text")};
+    m.nonce = read_nonce(f);
+    return m;
+}
+Message read_peer_ack(Fields& f) { return PeerAck{read_nonce(f), f.u32("id")}; }
 
 const std::unordered_map<std::string_view, Reader<Message>>& readers() {
     static const std::unordered_map<std::string_view, Reader<Message>> table{
@@ -261,6 +280,8 @@ const std::unordered_map<std::string_view, Reader<Message>>& readers() {
         {"dm_msg", read_direct_message}, {"joined", read_joined},
         {"left", read_left},        {"peer", read_peer_info},
         {"shutdown", read_shutdown},
+        {"probe", read_probe},      {"probe_ack", read_probe_ack},
+        {"p2p_msg", read_peer_text}, {"p2p_ack", read_peer_ack},
     };
     return table;
 }
@@ -442,6 +463,35 @@ struct Writer {
         return j;
     }
     OutJson operator()(const Shutdown&) const { return header("shutdown"); }
+    OutJson operator()(const Probe& m) const {
+        auto j = header("probe");
+        j["from"] = m.from;
+        j["nonce"] = m.nonce;
+        j["seq"] = m.seq;
+        return j;
+    }
+    OutJson operator()(const ProbeAck& m) const {
+        auto j = header("probe_ack");
+        j["from"] = m.from;
+        j["nonce"] = m.nonce;
+        j["seq"] = m.seq;
+        j["seen"] = m.seen.to_string();
+        return j;
+    }
+    OutJson operator()(const PeerText& m) const {
+        auto j = header("p2p_msg");
+        j["from"] = m.from;
+        j["nonce"] = m.nonce;
+        j["id"] = m.id;
+        j["text"] = m.text;
+        return j;
+    }
+    OutJson operator()(const PeerAck& m) const {
+        auto j = header("p2p_ack");
+        j["nonce"] = m.nonce;
+        j["id"] = m.id;
+        return j;
+    }
 
     static OutJson request(const char* type, const Token& token, RequestId id) {
         auto j = header(type);
@@ -541,7 +591,7 @@ std::string_view type_name(const Message& m) {
         "#ping#", "#pong#", "plain", "hello", "bye",       "join",      "leave",
         "rooms",  "users",  "create", "say",  "dm",        "connect",   "welcome",
         "ok",     "error",  "room_list", "user_list", "msg", "dm_msg",  "joined",
-        "left",   "peer",   "shutdown"};
+        "left",   "peer",   "shutdown", "probe", "probe_ack", "p2p_msg", "p2p_ack"};
     static_assert(std::size(kNames) == std::variant_size_v<Message>);
     return kNames[m.index()];
 }

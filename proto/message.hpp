@@ -133,10 +133,36 @@ struct PeerInfo {
 };
 struct Shutdown {};  // the server is going away
 
+// ---- Peer -> peer (hole punching and the direct path) ----
+// Every one carries the nonce from the `peer` exchange: a datagram without the right nonce
+// did not come from the peer the rendezvous introduced, and is ignored.
+struct Probe {
+    std::string from;   // the sender's name
+    std::string nonce;  // kNonceHexChars
+    std::uint32_t seq;  // echoed in the ack: RTT and which candidate answered
+};
+struct ProbeAck {
+    std::string from;
+    std::string nonce;
+    std::uint32_t seq;
+    Endpoint seen;  // the source the probe arrived from: the prober's address as seen here
+};
+struct PeerText {   // a chat line sent over the direct path
+    std::string from;
+    std::string nonce;
+    std::uint32_t id;   // per-sender, acked by PeerAck
+    std::string text;   // valid text
+};
+struct PeerAck {
+    std::string nonce;
+    std::uint32_t id;
+};
+
 using Message =
     std::variant<Ping, Pong, PlainText, Hello, Bye, Join, Leave, ListRooms, ListUsers,
                  CreateRoom, Say, Direct, Connect, Welcome, Ok, Error, RoomList, UserList,
-                 RoomMessage, DirectMessage, MemberJoined, MemberLeft, PeerInfo, Shutdown>;
+                 RoomMessage, DirectMessage, MemberJoined, MemberLeft, PeerInfo, Shutdown,
+                 Probe, ProbeAck, PeerText, PeerAck>;
 
 // Wire names, for logs and for PROTOCOL.md.
 std::string_view wire_name(ErrorCode c);

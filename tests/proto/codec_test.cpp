@@ -124,6 +124,23 @@ TEST(Codec, RepliesAndEventsRoundTrip) {
     (void)round_trip(Shutdown{});
 }
 
+TEST(Codec, PeerToPeerMessagesRoundTrip) {
+    const std::string nonce(32, '9');
+    const auto p = round_trip(Probe{"alice", nonce, 3});
+    EXPECT_EQ(p.seq, 3u);
+    EXPECT_EQ(p.nonce, nonce);
+    const auto a = round_trip(ProbeAck{"bob", nonce, 3, kPub});
+    EXPECT_EQ(a.seen, kPub);
+    EXPECT_EQ(a.from, "bob");
+    const auto t = round_trip(PeerText{"alice", nonce, 17, "direct 你好"});
+    EXPECT_EQ(t.text, "direct 你好");
+    EXPECT_EQ(t.id, 17u);
+    EXPECT_EQ(round_trip(PeerAck{nonce, 17}).id, 17u);
+    EXPECT_LE(encode(PeerText{std::string(32, 'n'), nonce, 4294967295u, std::string(500, '"')})
+                  .size(),
+              kMaxDatagram);
+}
+
 TEST(Codec, LongestTextWithWorstCaseEscapingStillFitsOneDatagram) {
     const std::string text(kMaxTextBytes, '"');  // every byte doubles when escaped
     const std::string name(kMaxNameBytes, 'n');
