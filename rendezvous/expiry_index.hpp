@@ -17,12 +17,12 @@ namespace chat::rdv {
 using PeerId = std::uint64_t;
 
 class ExpiryIndex {
-public:
-    void arm(PeerId id, Time deadline) {  // a first sighting or a refresh
+  public:
+    void arm(PeerId id, Time deadline) { // a first sighting or a refresh
         disarm(id);
         by_id_[id] = by_time_.emplace(deadline, id).first;
     }
-    void disarm(PeerId id) {  // a peer that leaves
+    void disarm(PeerId id) { // a peer that leaves
         if (auto it = by_id_.find(id); it != by_id_.end()) {
             by_time_.erase(it->second);
             by_id_.erase(it);
@@ -31,7 +31,7 @@ public:
     std::optional<Time> earliest() const {
         return by_time_.empty() ? std::nullopt : std::optional{by_time_.begin()->first};
     }
-    std::vector<PeerId> take_due(Time now) {  // oldest deadline first
+    std::vector<PeerId> take_due(Time now) { // oldest deadline first
         std::vector<PeerId> due;
         for (auto it = by_time_.begin(); it != by_time_.end() && it->first <= now;) {
             due.push_back(it->second);
@@ -42,7 +42,7 @@ public:
     }
     std::size_t size() const { return by_id_.size(); }
 
-private:
+  private:
     std::set<std::pair<Time, PeerId>> by_time_;
     std::unordered_map<PeerId, decltype(by_time_)::iterator> by_id_;
 };

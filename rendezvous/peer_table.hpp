@@ -18,13 +18,13 @@ namespace chat::rdv {
 
 struct Peer {
     PeerId id = 0;
-    std::string name;            // a valid name, or "ip:port" for a plain-text client
-    proto::Endpoint endpoint;    // where it is now (moves on migration)
-    proto::Token token;          // empty for a plain-text client
-    std::vector<proto::Endpoint> private_endpoints;  // <= kMaxPrivateEndpoints
-    std::vector<std::string> rooms;  // rooms joined, <= ServerConfig::max_rooms_per_peer
-    TokenBucket inbound;         // datagrams it may send
-    TokenBucket outbound_bytes;  // plain-text only: bytes it may be sent (it is unverified)
+    std::string name;         // a valid name, or "ip:port" for a plain-text client
+    proto::Endpoint endpoint; // where it is now (moves on migration)
+    proto::Token token;       // empty for a plain-text client
+    std::vector<proto::Endpoint> private_endpoints; // <= kMaxPrivateEndpoints
+    std::vector<std::string> rooms; // rooms joined, <= ServerConfig::max_rooms_per_peer
+    TokenBucket inbound;            // datagrams it may send
+    TokenBucket outbound_bytes;     // plain-text only: bytes it may be sent (it is unverified)
     Time last_heard{};
     bool plaintext = false;
 
@@ -32,24 +32,25 @@ struct Peer {
 };
 
 class PeerTable {
-public:
-    Peer* find(PeerId id);
-    Peer* find_by_endpoint(const proto::Endpoint& e);
-    Peer* find_by_name(std::string_view name);
+  public:
+    Peer *find(PeerId id);
+    Peer *find_by_endpoint(const proto::Endpoint &e);
+    Peer *find_by_name(std::string_view name);
     // Adds a peer whose name and endpoint are not in the table; assigns and returns its id.
-    Peer& add(Peer peer);
+    Peer &add(Peer peer);
     void remove(PeerId id);
     // Moves a peer to a new endpoint that no other peer holds.
-    void move(Peer& peer, const proto::Endpoint& to);
+    void move(Peer &peer, const proto::Endpoint &to);
 
     std::size_t size() const { return peers_.size(); }
     std::size_t plaintext_count() const { return plaintext_count_; }
-    const std::map<std::string, PeerId, std::less<>>& by_name() const { return by_name_; }
-    template <typename F> void for_each(F&& f) {
-        for (auto& [id, peer] : peers_) f(peer);
+    const std::map<std::string, PeerId, std::less<>> &by_name() const { return by_name_; }
+    template <typename F> void for_each(F &&f) {
+        for (auto &[id, peer] : peers_)
+            f(peer);
     }
 
-private:
+  private:
     std::unordered_map<PeerId, Peer> peers_;
     std::unordered_map<proto::Endpoint, PeerId, proto::EndpointHash> by_endpoint_;
     std::map<std::string, PeerId, std::less<>> by_name_;

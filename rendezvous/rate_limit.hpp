@@ -14,7 +14,7 @@
 namespace chat::rdv {
 
 class TokenBucket {
-public:
+  public:
     TokenBucket() = default;
     TokenBucket(double per_second, double burst, Time now)
         : rate_(per_second), burst_(burst), tokens_(burst), last_(now) {}
@@ -22,14 +22,16 @@ public:
     // Takes `cost` tokens if the bucket has them; `now` must not go back.
     bool try_take(Time now, double cost = 1.0) {
         refill(now);
-        if (tokens_ < cost) return false;
+        if (tokens_ < cost)
+            return false;
         tokens_ -= cost;
         return true;
     }
 
-private:
+  private:
     void refill(Time now) {
-        if (now <= last_) return;
+        if (now <= last_)
+            return;
         const double seconds = std::chrono::duration<double>(now - last_).count();
         tokens_ = std::min(burst_, tokens_ + seconds * rate_);
         last_ = now;
@@ -44,11 +46,11 @@ private:
 // seen source is forgotten first (it then starts again with a full bucket, which is fine:
 // an attacker cycling addresses is bounded by the table's churn, not given more memory).
 class SourceLimiter {
-public:
+  public:
     SourceLimiter(std::size_t capacity, double per_second, double burst)
         : capacity_(capacity), rate_(per_second), burst_(burst) {}
 
-    bool allow(const proto::Endpoint& from, Time now) {
+    bool allow(const proto::Endpoint &from, Time now) {
         auto it = index_.find(from);
         if (it == index_.end()) {
             if (lru_.size() >= capacity_) {
@@ -62,7 +64,7 @@ public:
         }
         return it->second->second.try_take(now);
     }
-    void forget(const proto::Endpoint& from) {
+    void forget(const proto::Endpoint &from) {
         if (auto it = index_.find(from); it != index_.end()) {
             lru_.erase(it->second);
             index_.erase(it);
@@ -70,7 +72,7 @@ public:
     }
     std::size_t size() const { return lru_.size(); }
 
-private:
+  private:
     using Entry = std::pair<proto::Endpoint, TokenBucket>;
     std::size_t capacity_;
     double rate_;

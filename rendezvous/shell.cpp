@@ -5,7 +5,7 @@
 
 namespace chat::rdv {
 
-Shell::Shell(const ShellConfig& shell_cfg, const ServerConfig& server_cfg, Logger& log)
+Shell::Shell(const ShellConfig &shell_cfg, const ServerConfig &server_cfg, Logger &log)
     : cfg_(shell_cfg), log_(log) {
     socket_ = std::make_unique<uvpp::UdpSocket>(loop_.get());
     timer_ = std::make_unique<uvpp::Timer>(loop_.get());
@@ -19,11 +19,14 @@ Shell::~Shell() {
     timer_.reset();
     sigint_.reset();
     sigterm_.reset();
-    if (!loop_.close()) log_.warn("loop did not close cleanly");
+    if (!loop_.close())
+        log_.warn("loop did not close cleanly");
 }
 
-Time Shell::now() const { return time_from_millis(static_cast<std::int64_t>(uv_now(
-    const_cast<uvpp::Loop&>(loop_).get()))); }
+Time Shell::now() const {
+    return time_from_millis(
+        static_cast<std::int64_t>(uv_now(const_cast<uvpp::Loop &>(loop_).get())));
+}
 
 proto::Endpoint Shell::bind() {
     socket_->bind(cfg_.listen);
@@ -32,7 +35,7 @@ proto::Endpoint Shell::bind() {
 }
 
 int Shell::run() {
-    socket_->start([this](const proto::Endpoint& from, std::string_view bytes, bool) {
+    socket_->start([this](const proto::Endpoint &from, std::string_view bytes, bool) {
         on_datagram(from, bytes);
     });
     sigint_->start(SIGINT, [this](int s) { on_signal(s); });
@@ -42,7 +45,7 @@ int Shell::run() {
     return 0;
 }
 
-void Shell::on_datagram(const proto::Endpoint& from, std::string_view bytes) {
+void Shell::on_datagram(const proto::Endpoint &from, std::string_view bytes) {
     uv_update_time(loop_.get());
     deliver(server_->on_datagram(from, bytes, now()));
     arm_timer();
@@ -55,13 +58,14 @@ void Shell::on_timer() {
 }
 
 void Shell::on_signal(int signum) {
-    if (stopping_) return;
+    if (stopping_)
+        return;
     stopping_ = true;
     log_.info(std::string("stopping signal=") + (signum == SIGINT ? "SIGINT" : "SIGTERM"));
     deliver(server_->shutdown(now()));
-    const auto& s = socket_->stats();
-    log_.info("socket received=" + std::to_string(s.received) + " sent=" +
-              std::to_string(s.sent) + " queued=" + std::to_string(s.queued) +
+    const auto &s = socket_->stats();
+    log_.info("socket received=" + std::to_string(s.received) + " sent=" + std::to_string(s.sent) +
+              " queued=" + std::to_string(s.queued) +
               " send_errors=" + std::to_string(s.send_errors));
     socket_->close();
     timer_->close();
@@ -69,19 +73,22 @@ void Shell::on_signal(int signum) {
     sigterm_->close();
 }
 
-void Shell::deliver(const Outbox& out) {
-    for (const auto& d : out.datagrams) socket_->send(d.to, d.bytes);
+void Shell::deliver(const Outbox &out) {
+    for (const auto &d : out.datagrams)
+        socket_->send(d.to, d.bytes);
 }
 
 void Shell::arm_timer() {
-    if (stopping_) return;
+    if (stopping_)
+        return;
     const auto wake = server_->next_wakeup();
     if (!wake) {
         timer_->stop();
         armed_for_.reset();
         return;
     }
-    if (armed_for_ == wake) return;  // the common case: a ping that moved a later deadline
+    if (armed_for_ == wake)
+        return; // the common case: a ping that moved a later deadline
     armed_for_ = wake;
     timer_->start(*wake - now(), [this] { on_timer(); });
 }

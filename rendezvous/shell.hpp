@@ -15,30 +15,30 @@
 namespace chat::rdv {
 
 struct ShellConfig {
-    proto::Endpoint listen;         // where to bind; port 0 picks a free port
-    int receive_buffer_bytes = 4 << 20;  // the kernel default (~208 KiB) drops bursts
+    proto::Endpoint listen;             // where to bind; port 0 picks a free port
+    int receive_buffer_bytes = 4 << 20; // the kernel default (~208 KiB) drops bursts
     int send_buffer_bytes = 4 << 20;
 };
 
 class Shell {
-public:
-    Shell(const ShellConfig& shell_cfg, const ServerConfig& server_cfg, Logger& log);
+  public:
+    Shell(const ShellConfig &shell_cfg, const ServerConfig &server_cfg, Logger &log);
     ~Shell();
     // Binds the socket (throws uvpp::UvError on failure) and returns the bound endpoint.
     proto::Endpoint bind();
     // Runs until SIGINT or SIGTERM, then tells every peer goodbye. Returns the exit code.
     int run();
 
-private:
+  private:
     Time now() const;
-    void on_datagram(const proto::Endpoint& from, std::string_view bytes);
+    void on_datagram(const proto::Endpoint &from, std::string_view bytes);
     void on_timer();
     void on_signal(int signum);
-    void deliver(const Outbox& out);
+    void deliver(const Outbox &out);
     void arm_timer();
 
     ShellConfig cfg_;
-    Logger& log_;
+    Logger &log_;
     SystemRng rng_;
     uvpp::Loop loop_;
     std::unique_ptr<uvpp::UdpSocket> socket_;

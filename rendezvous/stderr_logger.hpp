@@ -12,13 +12,14 @@
 namespace chat::rdv {
 
 class StderrLogger final : public Logger {
-public:
+  public:
     explicit StderrLogger(LogLevel min) : min_(min) {}
     bool enabled(LogLevel level) const override { return level >= min_ && min_ != LogLevel::Off; }
     void write(LogLevel level, std::string_view line) override {
         const auto now = std::chrono::system_clock::now();
-        const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                            now.time_since_epoch()).count() % 1000;
+        const auto ms =
+            std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() %
+            1000;
         const std::time_t t = std::chrono::system_clock::to_time_t(now);
         std::tm tm{};
         gmtime_r(&t, &tm);
@@ -27,7 +28,7 @@ public:
                      static_cast<int>(line.size()), line.data());
     }
 
-private:
+  private:
     LogLevel min_;
 };
 

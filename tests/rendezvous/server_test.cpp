@@ -107,6 +107,23 @@ TEST_F(ServerTest, NoSessionReplyIsNeverLargerThanTheRequest) {
     for (const auto& d : out.datagrams) EXPECT_LE(d.bytes.size(), bye.size());
 }
 
+TEST_F(ServerTest, MalformedRequestFromASessionIsExplainedNoLargerThanItself) {
+    const auto tok = register_peer("alice", kAlice);
+    const std::string bad =
+        R"({"v":1,"t":"join","tok":")" + tok + R"(","id":3,"room":"no spaces allowed"})";
+    const auto out = send_raw(kAlice, bad);
+    const auto err = only<proto::Error>(out, kAlice);
+    EXPECT_EQ(err.code, ErrorCode::BadRequest);
+    EXPECT_EQ(err.text, "join.room: out of limits");
+    EXPECT_LE(out.datagrams[0].bytes.size(), bad.size());
+    EXPECT_EQ(drops(proto::DropReason::BadField), 1u);
+}
+
+TEST_F(ServerTest, GarbageFromASessionAddressGetsNoAnswer) {
+    register_peer("alice", kAlice);
+    EXPECT_TRUE(send_raw(kAlice, "{").datagrams.empty());
+}
+
 TEST_F(ServerTest, PingFromRegisteredPeerIsAnsweredWithPong) {
     register_peer("alice", kAlice);
     const auto out = send(kAlice, proto::Ping{});
