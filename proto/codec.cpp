@@ -16,7 +16,7 @@ namespace chat::proto {
 namespace {
 
 using Json = nlohmann::json;
-using OutJson = nlohmann::ordered_json;  // "v" and "t" first: easier to read in captures
+using OutJson = nlohmann::ordered_json; // "v" and "t" first: easier to read in captures
 
 // ---------- reading ----------
 
@@ -25,7 +25,7 @@ struct BadField {
 };
 
 class Fields {
-public:
+  public:
     explicit Fields(const Json& obj) : obj_(obj) {}
 
     const Json* find(const char* key) const {
@@ -34,14 +34,17 @@ public:
     }
     std::string string(const char* key, const std::function<bool(std::string_view)>& valid) {
         const Json* j = find(key);
-        if (j == nullptr || !j->is_string()) return fail(key, "missing or not a string");
+        if (j == nullptr || !j->is_string())
+            return fail(key, "missing or not a string");
         const auto& s = j->get_ref<const std::string&>();
-        if (!valid(s)) return fail(key, "out of limits");
+        if (!valid(s))
+            return fail(key, "out of limits");
         return s;
     }
     std::optional<std::string> optional_string(const char* key,
                                                const std::function<bool(std::string_view)>& v) {
-        if (find(key) == nullptr) return std::nullopt;
+        if (find(key) == nullptr)
+            return std::nullopt;
         return string(key, v);
     }
     std::string name(const char* key) { return string(key, is_valid_name); }
@@ -52,16 +55,19 @@ public:
     }
     std::uint32_t u32(const char* key) {
         const Json* j = find(key);
-        if (j == nullptr || !j->is_number_unsigned()) return fail_num(key);
+        if (j == nullptr || !j->is_number_unsigned())
+            return fail_num(key);
         const auto v = j->get<std::uint64_t>();
-        if (v > 0xffffffffULL) return fail_num(key);
+        if (v > 0xffffffffULL)
+            return fail_num(key);
         return static_cast<std::uint32_t>(v);
     }
     std::uint32_t optional_u32(const char* key, std::uint32_t fallback) {
         return find(key) == nullptr ? fallback : u32(key);
     }
     std::optional<std::uint32_t> maybe_u32(const char* key) {
-        if (find(key) == nullptr) return std::nullopt;
+        if (find(key) == nullptr)
+            return std::nullopt;
         return u32(key);
     }
     bool boolean(const char* key) {
@@ -75,7 +81,8 @@ public:
     Endpoint endpoint(const char* key) {
         const auto s = string(key, [](std::string_view v) { return v.size() <= 64; });
         const auto e = Endpoint::parse(s);
-        if (!e) fail(key, "not an ip:port endpoint");
+        if (!e)
+            fail(key, "not an ip:port endpoint");
         return e.value_or(Endpoint{});
     }
     // An array of at most `max` strings, each passing `valid`, no duplicates.
@@ -83,7 +90,8 @@ public:
                                          bool (*valid)(std::string_view)) {
         std::vector<std::string> out;
         const Json* j = find(key);
-        if (j == nullptr && min == 0) return out;
+        if (j == nullptr && min == 0)
+            return out;
         if (j == nullptr || !j->is_array() || j->size() < min || j->size() > max) {
             fail(key, "missing, not an array, or wrong length");
             return out;
@@ -102,7 +110,8 @@ public:
     std::vector<Endpoint> endpoint_list(const char* key) {
         std::vector<Endpoint> out;
         const Json* j = find(key);
-        if (j == nullptr) return out;
+        if (j == nullptr)
+            return out;
         if (!j->is_array() || j->size() > kMaxPrivateEndpoints) {
             fail(key, "not an array of at most 4 endpoints");
             return out;
@@ -121,9 +130,10 @@ public:
     }
     const std::optional<BadField>& error() const { return error_; }
 
-private:
+  private:
     std::string fail(const char* key, const char* what) {
-        if (!error_) error_ = BadField{std::string(key) + ": " + what};
+        if (!error_)
+            error_ = BadField{std::string(key) + ": " + what};
         return {};
     }
     std::uint32_t fail_num(const char* key) {
@@ -140,13 +150,22 @@ Message read_hello(Fields& f) {
     Hello m;
     m.name = f.name("name");
     m.private_endpoints = f.endpoint_list("priv");
-    if (f.find("tok") != nullptr) m.token = f.token();
+    if (f.find("tok") != nullptr)
+        m.token = f.token();
     return m;
 }
-Message read_bye(Fields& f) { return Bye{f.token()}; }
-Message read_join(Fields& f) { return Join{f.token(), f.u32("id"), f.name("room")}; }
-Message read_leave(Fields& f) { return Leave{f.token(), f.u32("id"), f.name("room")}; }
-Message read_rooms(Fields& f) { return ListRooms{f.token(), f.u32("id"), f.optional_u32("offset", 0)}; }
+Message read_bye(Fields& f) {
+    return Bye{f.token()};
+}
+Message read_join(Fields& f) {
+    return Join{f.token(), f.u32("id"), f.name("room")};
+}
+Message read_leave(Fields& f) {
+    return Leave{f.token(), f.u32("id"), f.name("room")};
+}
+Message read_rooms(Fields& f) {
+    return ListRooms{f.token(), f.u32("id"), f.optional_u32("offset", 0)};
+}
 Message read_users(Fields& f) {
     ListUsers m{f.token(), f.u32("id"), std::nullopt, f.optional_u32("offset", 0)};
     m.room = f.optional_string("room", is_valid_name);
@@ -157,14 +176,18 @@ Message read_create(Fields& f) {
     m.members = f.string_list("members", 0, kMaxRecipients, is_valid_name);
     return m;
 }
-Message read_say(Fields& f) { return Say{f.token(), f.u32("id"), f.name("room"), f.text("text")}; }
+Message read_say(Fields& f) {
+    return Say{f.token(), f.u32("id"), f.name("room"), f.text("text")};
+}
 Message read_direct(Fields& f) {
     Direct m{f.token(), f.u32("id"), {}, {}};
     m.to = f.string_list("to", 1, kMaxRecipients, is_valid_name);
     m.text = f.text("text");
     return m;
 }
-Message read_connect(Fields& f) { return Connect{f.token(), f.u32("id"), f.name("name")}; }
+Message read_connect(Fields& f) {
+    return Connect{f.token(), f.u32("id"), f.name("name")};
+}
 
 Message read_welcome(Fields& f) {
     Welcome m;
@@ -183,9 +206,8 @@ Message read_ok(Fields& f) {
 Message read_error(Fields& f) {
     Error m;
     m.id = f.maybe_u32("id");
-    const auto code = f.string("code", [](std::string_view s) {
-        return parse_error_code(s).has_value();
-    });
+    const auto code =
+        f.string("code", [](std::string_view s) { return parse_error_code(s).has_value(); });
     m.code = parse_error_code(code).value_or(ErrorCode::BadRequest);
     m.text = f.string("text", [](std::string_view s) {
         return s.size() <= kMaxErrorTextBytes && is_valid_utf8(s);
@@ -196,7 +218,7 @@ Message read_room_list(Fields& f) {
     RoomList m{f.u32("id"), {}, f.u32("total"), f.maybe_u32("next")};
     const Json* rooms = f.find("rooms");
     if (rooms == nullptr || !rooms->is_array() || rooms->size() > kMaxListEntries) {
-        f.string("rooms", [](std::string_view) { return false; });  // records the failure
+        f.string("rooms", [](std::string_view) { return false; }); // records the failure
         return m;
     }
     for (const auto& r : *rooms) {
@@ -211,7 +233,10 @@ Message read_room_list(Fields& f) {
     return m;
 }
 Message read_user_list(Fields& f) {
-    UserList m{f.u32("id"), f.optional_string("room", is_valid_name), {}, f.u32("total"),
+    UserList m{f.u32("id"),
+               f.optional_string("room", is_valid_name),
+               {},
+               f.u32("total"),
                f.maybe_u32("next")};
     m.users = f.string_list("users", 0, kMaxListEntries, is_valid_sender);
     return m;
@@ -231,9 +256,8 @@ Message read_joined(Fields& f) {
 }
 Message read_left(Fields& f) {
     MemberLeft m{f.name("room"), f.sender("name"), LeaveReason::Left};
-    const auto reason = f.string("reason", [](std::string_view s) {
-        return parse_leave_reason(s).has_value();
-    });
+    const auto reason =
+        f.string("reason", [](std::string_view s) { return parse_leave_reason(s).has_value(); });
     m.reason = parse_leave_reason(reason).value_or(LeaveReason::Left);
     return m;
 }
@@ -246,7 +270,9 @@ Message read_peer_info(Fields& f) {
     m.initiator = f.boolean("init");
     return m;
 }
-Message read_shutdown(Fields&) { return Shutdown{}; }
+Message read_shutdown(Fields&) {
+    return Shutdown{};
+}
 std::string read_nonce(Fields& f) {
     return f.string("nonce", [](std::string_view s) { return is_lower_hex(s, kNonceHexChars); });
 }
@@ -265,29 +291,44 @@ Message read_peer_text(Fields& f) {
     m.nonce = read_nonce(f);
     return m;
 }
-Message read_peer_ack(Fields& f) { return PeerAck{read_nonce(f), f.u32("id")}; }
+Message read_peer_ack(Fields& f) {
+    return PeerAck{read_nonce(f), f.u32("id")};
+}
 
 const std::unordered_map<std::string_view, Reader<Message>>& readers() {
     static const std::unordered_map<std::string_view, Reader<Message>> table{
-        {"hello", read_hello},      {"bye", read_bye},
-        {"join", read_join},        {"leave", read_leave},
-        {"rooms", read_rooms},      {"users", read_users},
-        {"create", read_create},    {"say", read_say},
-        {"dm", read_direct},        {"connect", read_connect},
-        {"welcome", read_welcome},  {"ok", read_ok},
-        {"error", read_error},      {"room_list", read_room_list},
-        {"user_list", read_user_list}, {"msg", read_room_message},
-        {"dm_msg", read_direct_message}, {"joined", read_joined},
-        {"left", read_left},        {"peer", read_peer_info},
+        {"hello", read_hello},
+        {"bye", read_bye},
+        {"join", read_join},
+        {"leave", read_leave},
+        {"rooms", read_rooms},
+        {"users", read_users},
+        {"create", read_create},
+        {"say", read_say},
+        {"dm", read_direct},
+        {"connect", read_connect},
+        {"welcome", read_welcome},
+        {"ok", read_ok},
+        {"error", read_error},
+        {"room_list", read_room_list},
+        {"user_list", read_user_list},
+        {"msg", read_room_message},
+        {"dm_msg", read_direct_message},
+        {"joined", read_joined},
+        {"left", read_left},
+        {"peer", read_peer_info},
         {"shutdown", read_shutdown},
-        {"probe", read_probe},      {"probe_ack", read_probe_ack},
-        {"p2p_msg", read_peer_text}, {"p2p_ack", read_peer_ack},
+        {"probe", read_probe},
+        {"probe_ack", read_probe_ack},
+        {"p2p_msg", read_peer_text},
+        {"p2p_ack", read_peer_ack},
     };
     return table;
 }
 
 std::string_view strip_line_end(std::string_view s) {
-    while (!s.empty() && (s.back() == '\n' || s.back() == '\r')) s.remove_suffix(1);
+    while (!s.empty() && (s.back() == '\n' || s.back() == '\r'))
+        s.remove_suffix(1);
     return s;
 }
 
@@ -309,7 +350,8 @@ DecodeResult decode_json(std::string_view datagram) {
         return DecodeError{DropReason::ShortHello, "hello shorter than 256 bytes"};
     Fields fields(obj);
     Message m = reader->second(fields);
-    if (fields.error()) return DecodeError{DropReason::BadField, type + "." + fields.error()->detail};
+    if (fields.error())
+        return DecodeError{DropReason::BadField, type + "." + fields.error()->detail};
     return m;
 }
 
@@ -324,13 +366,15 @@ OutJson header(const char* type) {
 
 OutJson string_array(const std::vector<std::string>& items) {
     OutJson a = OutJson::array();
-    for (const auto& s : items) a.push_back(s);
+    for (const auto& s : items)
+        a.push_back(s);
     return a;
 }
 
 OutJson endpoint_array(const std::vector<Endpoint>& items) {
     OutJson a = OutJson::array();
-    for (const auto& e : items) a.push_back(e.to_string());
+    for (const auto& e : items)
+        a.push_back(e.to_string());
     return a;
 }
 
@@ -341,8 +385,10 @@ struct Writer {
     OutJson operator()(const Hello& m) const {
         auto j = header("hello");
         j["name"] = m.name;
-        if (!m.private_endpoints.empty()) j["priv"] = endpoint_array(m.private_endpoints);
-        if (m.token) j["tok"] = *m.token;
+        if (!m.private_endpoints.empty())
+            j["priv"] = endpoint_array(m.private_endpoints);
+        if (m.token)
+            j["tok"] = *m.token;
         return j;
     }
     OutJson operator()(const Bye& m) const {
@@ -351,16 +397,21 @@ struct Writer {
         return j;
     }
     OutJson operator()(const Join& m) const { return room_request("join", m.token, m.id, m.room); }
-    OutJson operator()(const Leave& m) const { return room_request("leave", m.token, m.id, m.room); }
+    OutJson operator()(const Leave& m) const {
+        return room_request("leave", m.token, m.id, m.room);
+    }
     OutJson operator()(const ListRooms& m) const {
         auto j = request("rooms", m.token, m.id);
-        if (m.offset != 0) j["offset"] = m.offset;
+        if (m.offset != 0)
+            j["offset"] = m.offset;
         return j;
     }
     OutJson operator()(const ListUsers& m) const {
         auto j = request("users", m.token, m.id);
-        if (m.room) j["room"] = *m.room;
-        if (m.offset != 0) j["offset"] = m.offset;
+        if (m.room)
+            j["room"] = *m.room;
+        if (m.offset != 0)
+            j["offset"] = m.offset;
         return j;
     }
     OutJson operator()(const CreateRoom& m) const {
@@ -396,12 +447,14 @@ struct Writer {
     OutJson operator()(const Ok& m) const {
         auto j = header("ok");
         j["id"] = m.id;
-        if (!m.unknown.empty()) j["unknown"] = string_array(m.unknown);
+        if (!m.unknown.empty())
+            j["unknown"] = string_array(m.unknown);
         return j;
     }
     OutJson operator()(const Error& m) const {
         auto j = header("error");
-        if (m.id) j["id"] = *m.id;
+        if (m.id)
+            j["id"] = *m.id;
         j["code"] = wire_name(m.code);
         j["text"] = m.text;
         return j;
@@ -410,19 +463,23 @@ struct Writer {
         auto j = header("room_list");
         j["id"] = m.id;
         OutJson rooms = OutJson::array();
-        for (const auto& r : m.rooms) rooms.push_back(OutJson::array({r.name, r.members}));
+        for (const auto& r : m.rooms)
+            rooms.push_back(OutJson::array({r.name, r.members}));
         j["rooms"] = std::move(rooms);
         j["total"] = m.total;
-        if (m.next) j["next"] = *m.next;
+        if (m.next)
+            j["next"] = *m.next;
         return j;
     }
     OutJson operator()(const UserList& m) const {
         auto j = header("user_list");
         j["id"] = m.id;
-        if (m.room) j["room"] = *m.room;
+        if (m.room)
+            j["room"] = *m.room;
         j["users"] = string_array(m.users);
         j["total"] = m.total;
-        if (m.next) j["next"] = *m.next;
+        if (m.next)
+            j["next"] = *m.next;
         return j;
     }
     OutJson operator()(const RoomMessage& m) const {
@@ -443,7 +500,8 @@ struct Writer {
         auto j = header("joined");
         j["room"] = m.room;
         j["name"] = m.name;
-        if (m.by) j["by"] = *m.by;
+        if (m.by)
+            j["by"] = *m.by;
         return j;
     }
     OutJson operator()(const MemberLeft& m) const {
@@ -518,46 +576,68 @@ std::string dump(const OutJson& j) {
 DecodeResult decode(std::string_view datagram) {
     if (datagram.size() > kMaxDatagram)
         return DecodeError{DropReason::Oversize, std::to_string(datagram.size()) + " bytes"};
-    if (datagram.empty()) return DecodeError{DropReason::Empty, "zero bytes"};
-    if (datagram == kPing) return Ping{};
-    if (datagram == kPong) return Pong{};
-    if (!is_valid_utf8(datagram)) return DecodeError{DropReason::NotUtf8, "invalid UTF-8"};
-    if (datagram.front() == '{') return decode_json(datagram);
+    if (datagram.empty())
+        return DecodeError{DropReason::Empty, "zero bytes"};
+    if (datagram == kPing)
+        return Ping{};
+    if (datagram == kPong)
+        return Pong{};
+    if (!is_valid_utf8(datagram))
+        return DecodeError{DropReason::NotUtf8, "invalid UTF-8"};
+    if (datagram.front() == '{')
+        return decode_json(datagram);
     const auto line = strip_line_end(datagram);
     // A legacy client that ends its heartbeat with a newline still means a heartbeat.
-    if (line == kPing) return Ping{};
-    if (line == kPong) return Pong{};
+    if (line == kPing)
+        return Ping{};
+    if (line == kPong)
+        return Pong{};
     if (!is_valid_text(line))
         return DecodeError{DropReason::BadField, "plain text: empty, too long or control bytes"};
     return PlainText{std::string(line)};
 }
 
 std::string encode(const Message& m) {
-    if (std::holds_alternative<Ping>(m)) return kPing;
-    if (std::holds_alternative<Pong>(m)) return kPong;
-    if (const auto* p = std::get_if<PlainText>(&m)) return p->text;
+    if (std::holds_alternative<Ping>(m))
+        return kPing;
+    if (std::holds_alternative<Pong>(m))
+        return kPong;
+    if (const auto* p = std::get_if<PlainText>(&m))
+        return p->text;
     auto j = std::visit(Writer{}, m);
     if (std::holds_alternative<Hello>(m)) {
         j["pad"] = "";
         const auto unpadded = dump(j).size();
-        if (unpadded < kMinHelloSize) j["pad"] = std::string(kMinHelloSize - unpadded, '.');
+        if (unpadded < kMinHelloSize)
+            j["pad"] = std::string(kMinHelloSize - unpadded, '.');
     }
     return dump(j);
 }
 
 std::string_view wire_name(ErrorCode c) {
     switch (c) {
-    case ErrorCode::NameTaken: return "name_taken";
-    case ErrorCode::NoSession: return "no_session";
-    case ErrorCode::NoSuchRoom: return "no_such_room";
-    case ErrorCode::NotInRoom: return "not_in_room";
-    case ErrorCode::NoSuchUser: return "no_such_user";
-    case ErrorCode::RoomExists: return "room_exists";
-    case ErrorCode::RoomFull: return "room_full";
-    case ErrorCode::TooManyRooms: return "too_many_rooms";
-    case ErrorCode::ServerFull: return "server_full";
-    case ErrorCode::RateLimited: return "rate_limited";
-    case ErrorCode::BadRequest: return "bad_request";
+    case ErrorCode::NameTaken:
+        return "name_taken";
+    case ErrorCode::NoSession:
+        return "no_session";
+    case ErrorCode::NoSuchRoom:
+        return "no_such_room";
+    case ErrorCode::NotInRoom:
+        return "not_in_room";
+    case ErrorCode::NoSuchUser:
+        return "no_such_user";
+    case ErrorCode::RoomExists:
+        return "room_exists";
+    case ErrorCode::RoomFull:
+        return "room_full";
+    case ErrorCode::TooManyRooms:
+        return "too_many_rooms";
+    case ErrorCode::ServerFull:
+        return "server_full";
+    case ErrorCode::RateLimited:
+        return "rate_limited";
+    case ErrorCode::BadRequest:
+        return "bad_request";
     }
     return "bad_request";
 }
@@ -567,31 +647,36 @@ std::optional<ErrorCode> parse_error_code(std::string_view s) {
                    ErrorCode::NotInRoom, ErrorCode::NoSuchUser, ErrorCode::RoomExists,
                    ErrorCode::RoomFull, ErrorCode::TooManyRooms, ErrorCode::ServerFull,
                    ErrorCode::RateLimited, ErrorCode::BadRequest})
-        if (wire_name(c) == s) return c;
+        if (wire_name(c) == s)
+            return c;
     return std::nullopt;
 }
 
 std::string_view wire_name(LeaveReason r) {
     switch (r) {
-    case LeaveReason::Left: return "left";
-    case LeaveReason::Quit: return "quit";
-    case LeaveReason::Timeout: return "timeout";
+    case LeaveReason::Left:
+        return "left";
+    case LeaveReason::Quit:
+        return "quit";
+    case LeaveReason::Timeout:
+        return "timeout";
     }
     return "left";
 }
 
 std::optional<LeaveReason> parse_leave_reason(std::string_view s) {
     for (auto r : {LeaveReason::Left, LeaveReason::Quit, LeaveReason::Timeout})
-        if (wire_name(r) == s) return r;
+        if (wire_name(r) == s)
+            return r;
     return std::nullopt;
 }
 
 std::string_view type_name(const Message& m) {
     static constexpr std::string_view kNames[] = {
-        "#ping#", "#pong#", "plain", "hello", "bye",       "join",      "leave",
-        "rooms",  "users",  "create", "say",  "dm",        "connect",   "welcome",
-        "ok",     "error",  "room_list", "user_list", "msg", "dm_msg",  "joined",
-        "left",   "peer",   "shutdown", "probe", "probe_ack", "p2p_msg", "p2p_ack"};
+        "#ping#", "#pong#", "plain",     "hello",     "bye",       "join",    "leave",
+        "rooms",  "users",  "create",    "say",       "dm",        "connect", "welcome",
+        "ok",     "error",  "room_list", "user_list", "msg",       "dm_msg",  "joined",
+        "left",   "peer",   "shutdown",  "probe",     "probe_ack", "p2p_msg", "p2p_ack"};
     static_assert(std::size(kNames) == std::variant_size_v<Message>);
     return kNames[m.index()];
 }

@@ -17,20 +17,22 @@ namespace chat::proto {
 
 struct DecodeError {
     DropReason reason;
-    std::string detail;  // which field or rule, for a debug log line
+    std::string detail; // which field or rule, for a debug log line
 };
 
 using DecodeResult = std::variant<Message, DecodeError>;
 
 DecodeResult decode(std::string_view datagram);
 inline DecodeResult decode(std::span<const std::byte> datagram) {
-    return decode(std::string_view(reinterpret_cast<const char*>(datagram.data()),
-                                   datagram.size()));
+    return decode(
+        std::string_view(reinterpret_cast<const char*>(datagram.data()), datagram.size()));
 }
 
 // Encodes a message built from valid values. Hello is padded to kMinHelloSize. The result
 // can exceed kMaxDatagram only if the caller broke a documented limit; fits_datagram checks.
 std::string encode(const Message& m);
-inline bool fits_datagram(std::string_view bytes) { return bytes.size() <= kMaxDatagram; }
+inline bool fits_datagram(std::string_view bytes) {
+    return bytes.size() <= kMaxDatagram;
+}
 
 } // namespace chat::proto

@@ -30,12 +30,12 @@ enum class DropReason : std::uint8_t {
 std::string_view name(DropReason r); // stable snake_case word for logs and stats
 
 class DropCounters {
-public:
+  public:
     void add(DropReason r) { ++n_[static_cast<std::size_t>(r)]; }
     std::uint64_t operator[](DropReason r) const { return n_[static_cast<std::size_t>(r)]; }
     std::uint64_t total() const;
 
-private:
+  private:
     std::array<std::uint64_t, static_cast<std::size_t>(DropReason::Count)> n_{};
 };
 

@@ -14,7 +14,8 @@ namespace {
 constexpr std::array<std::uint8_t, 12> kV4MappedPrefix{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
 
 std::optional<std::uint16_t> parse_port(std::string_view text) {
-    if (text.empty() || text.size() > 5) return std::nullopt;
+    if (text.empty() || text.size() > 5)
+        return std::nullopt;
     unsigned value = 0;
     const auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
     if (ec != std::errc{} || ptr != text.data() + text.size() || value > 65535)
@@ -42,7 +43,8 @@ Endpoint Endpoint::v6(const std::array<std::uint8_t, 16>& addr, std::uint16_t po
 }
 
 std::optional<Endpoint> Endpoint::parse(std::string_view text) {
-    if (text.size() > 64) return std::nullopt;
+    if (text.size() > 64)
+        return std::nullopt;
     std::string host;
     std::string_view port_text;
     if (!text.empty() && text.front() == '[') {
@@ -53,20 +55,24 @@ std::optional<Endpoint> Endpoint::parse(std::string_view text) {
         port_text = text.substr(close + 2);
         std::array<std::uint8_t, 16> a{};
         const auto port = parse_port(port_text);
-        if (!port || inet_pton(AF_INET6, host.c_str(), a.data()) != 1) return std::nullopt;
+        if (!port || inet_pton(AF_INET6, host.c_str(), a.data()) != 1)
+            return std::nullopt;
         return v6(a, *port);
     }
     const auto colon = text.rfind(':');
-    if (colon == std::string_view::npos || text.find(':') != colon) return std::nullopt;
+    if (colon == std::string_view::npos || text.find(':') != colon)
+        return std::nullopt;
     host = std::string(text.substr(0, colon));
     const auto port = parse_port(text.substr(colon + 1));
     std::array<std::uint8_t, 4> a{};
-    if (!port || inet_pton(AF_INET, host.c_str(), a.data()) != 1) return std::nullopt;
+    if (!port || inet_pton(AF_INET, host.c_str(), a.data()) != 1)
+        return std::nullopt;
     return v4(a, *port);
 }
 
 std::optional<Endpoint> Endpoint::from_sockaddr(const sockaddr* sa) {
-    if (sa == nullptr) return std::nullopt;
+    if (sa == nullptr)
+        return std::nullopt;
     if (sa->sa_family == AF_INET) {
         sockaddr_in in{};
         std::memcpy(&in, sa, sizeof in);
@@ -87,7 +93,8 @@ std::optional<Endpoint> Endpoint::from_sockaddr(const sockaddr* sa) {
 bool Endpoint::to_sockaddr(int socket_family, sockaddr_storage& out) const {
     std::memset(&out, 0, sizeof out);
     if (socket_family == AF_INET) {
-        if (is_v6_) return false;
+        if (is_v6_)
+            return false;
         sockaddr_in in{};
         in.sin_family = AF_INET;
         in.sin_port = htons(port_);
@@ -95,7 +102,8 @@ bool Endpoint::to_sockaddr(int socket_family, sockaddr_storage& out) const {
         std::memcpy(&out, &in, sizeof in);
         return true;
     }
-    if (socket_family != AF_INET6) return false;
+    if (socket_family != AF_INET6)
+        return false;
     sockaddr_in6 in6{};
     in6.sin6_family = AF_INET6;
     in6.sin6_port = htons(port_);
@@ -123,14 +131,17 @@ std::string Endpoint::to_string() const {
 bool Endpoint::is_unspecified() const {
     const std::size_t n = is_v6_ ? 16 : 4;
     for (std::size_t i = 0; i < n; ++i)
-        if (addr_[i] != 0) return false;
+        if (addr_[i] != 0)
+            return false;
     return true;
 }
 
 bool Endpoint::is_loopback() const {
-    if (!is_v6_) return addr_[0] == 127;
+    if (!is_v6_)
+        return addr_[0] == 127;
     for (std::size_t i = 0; i < 15; ++i)
-        if (addr_[i] != 0) return false;
+        if (addr_[i] != 0)
+            return false;
     return addr_[15] == 1;
 }
 
@@ -142,7 +153,8 @@ std::size_t EndpointHash::operator()(const Endpoint& e) const noexcept {
         h ^= b;
         h *= 1099511628211ULL;
     };
-    for (auto b : e.bytes()) mix(b);
+    for (auto b : e.bytes())
+        mix(b);
     mix(static_cast<std::uint8_t>(e.port() >> 8));
     mix(static_cast<std::uint8_t>(e.port() & 0xff));
     mix(e.is_v6() ? 1 : 0);

@@ -19,7 +19,7 @@ struct sockaddr_storage;
 namespace chat::proto {
 
 class Endpoint {
-public:
+  public:
     Endpoint() = default;
     static Endpoint v4(std::array<std::uint8_t, 4> addr, std::uint16_t port);
     static Endpoint v6(const std::array<std::uint8_t, 16>& addr, std::uint16_t port);
@@ -37,13 +37,13 @@ public:
     bool is_v6() const { return is_v6_; }
     std::uint16_t port() const { return port_; }
     const std::array<std::uint8_t, 16>& bytes() const { return addr_; }
-    bool is_unspecified() const;  // 0.0.0.0 or ::
-    bool is_loopback() const;     // 127/8 or ::1
+    bool is_unspecified() const; // 0.0.0.0 or ::
+    bool is_loopback() const;    // 127/8 or ::1
 
     friend auto operator<=>(const Endpoint&, const Endpoint&) = default;
     friend bool operator==(const Endpoint&, const Endpoint&) = default;
 
-private:
+  private:
     std::array<std::uint8_t, 16> addr_{}; // IPv4 in the first four bytes, rest zero
     std::uint16_t port_ = 0;
     bool is_v6_ = false;

@@ -29,17 +29,17 @@ inline constexpr auto kEvictAfter = 2 * kHeartbeatEvery; // two heartbeats misse
 // larger, so a spoofed source address gains no amplification (the QUIC Initial rule).
 inline constexpr std::size_t kMinHelloSize = 256;
 
-inline constexpr std::size_t kMaxNameBytes = 32;    // user and room names: [A-Za-z0-9_.-]
-inline constexpr std::size_t kMaxTextBytes = 500;   // UTF-8 bytes of one chat line; JSON
-                                                    // escaping at most doubles it, which
-                                                    // still fits kMaxDatagram with headers
-inline constexpr std::size_t kMaxPrivateEndpoints = 4;  // LAN candidates in a hello
-inline constexpr std::size_t kMaxRecipients = 16;       // names in one /msg or /create
-inline constexpr std::size_t kTokenHexChars = 32;       // 128-bit session token, hex
-inline constexpr std::size_t kNonceHexChars = 32;       // 128-bit punch nonce, hex
-inline constexpr std::size_t kMaxErrorTextBytes = 160;  // human text in an error
-inline constexpr std::size_t kMaxListEntries = 40;      // names per room/user list page:
-                                                        // 40 * (32 + 3 + count) < 1200
+inline constexpr std::size_t kMaxNameBytes = 32;       // user and room names: [A-Za-z0-9_.-]
+inline constexpr std::size_t kMaxTextBytes = 500;      // UTF-8 bytes of one chat line; JSON
+                                                       // escaping at most doubles it, which
+                                                       // still fits kMaxDatagram with headers
+inline constexpr std::size_t kMaxPrivateEndpoints = 4; // LAN candidates in a hello
+inline constexpr std::size_t kMaxRecipients = 16;      // names in one /msg or /create
+inline constexpr std::size_t kTokenHexChars = 32;      // 128-bit session token, hex
+inline constexpr std::size_t kNonceHexChars = 32;      // 128-bit punch nonce, hex
+inline constexpr std::size_t kMaxErrorTextBytes = 160; // human text in an error
+inline constexpr std::size_t kMaxListEntries = 40;     // names per room/user list page:
+                                                       // 40 * (32 + 3 + count) < 1200
 
 inline constexpr char kLobby[] = "lobby"; // every peer starts here
 

@@ -11,11 +11,11 @@ namespace chat {
 
 enum class LogLevel { Debug, Info, Warn, Error, Off };
 
-std::optional<LogLevel> parse_log_level(std::string_view s);  // debug|info|warn|error|off
+std::optional<LogLevel> parse_log_level(std::string_view s); // debug|info|warn|error|off
 std::string_view name(LogLevel l);
 
 class Logger {
-public:
+  public:
     virtual ~Logger() = default;
     virtual bool enabled(LogLevel level) const = 0;
     virtual void write(LogLevel level, std::string_view line) = 0;
@@ -25,13 +25,14 @@ public:
     void warn(std::string_view line) { log(LogLevel::Warn, line); }
     void error(std::string_view line) { log(LogLevel::Error, line); }
     void log(LogLevel level, std::string_view line) {
-        if (enabled(level)) write(level, line);
+        if (enabled(level))
+            write(level, line);
     }
 };
 
 // Discards everything: for code paths that need a Logger& but nobody reads it.
 class NullLogger final : public Logger {
-public:
+  public:
     bool enabled(LogLevel) const override { return false; }
     void write(LogLevel, std::string_view) override {}
 };

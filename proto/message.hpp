@@ -14,76 +14,99 @@
 
 namespace chat::proto {
 
-using Token = std::string;         // session token: kTokenHexChars lowercase hex
-using RequestId = std::uint32_t;   // chosen by the peer, echoed in the reply
+using Token = std::string;       // session token: kTokenHexChars lowercase hex
+using RequestId = std::uint32_t; // chosen by the peer, echoed in the reply
 
 // ---- Not JSON ----
-struct Ping {};                    // exactly "#ping#"
-struct Pong {};                    // exactly "#pong#"
-struct PlainText {                 // a legacy client's line: valid text, CR/LF stripped
-    std::string text;              // 1..kMaxTextBytes, no control characters but tab
+struct Ping {};       // exactly "#ping#"
+struct Pong {};       // exactly "#pong#"
+struct PlainText {    // a legacy client's line: valid text, CR/LF stripped
+    std::string text; // 1..kMaxTextBytes, no control characters but tab
 };
 
 // ---- Peer -> server ----
 struct Hello {
-    std::string name;                          // valid name
-    std::vector<Endpoint> private_endpoints;   // 0..kMaxPrivateEndpoints LAN candidates
-    std::optional<Token> token;                // to resume a session (migration)
+    std::string name;                        // valid name
+    std::vector<Endpoint> private_endpoints; // 0..kMaxPrivateEndpoints LAN candidates
+    std::optional<Token> token;              // to resume a session (migration)
 };
-struct Bye { Token token; };
-struct Join { Token token; RequestId id; std::string room; };   // creates it if needed
-struct Leave { Token token; RequestId id; std::string room; };
-struct ListRooms { Token token; RequestId id; std::uint32_t offset = 0; };
+struct Bye {
+    Token token;
+};
+struct Join {
+    Token token;
+    RequestId id;
+    std::string room;
+}; // creates it if needed
+struct Leave {
+    Token token;
+    RequestId id;
+    std::string room;
+};
+struct ListRooms {
+    Token token;
+    RequestId id;
+    std::uint32_t offset = 0;
+};
 struct ListUsers {
     Token token;
     RequestId id;
-    std::optional<std::string> room;  // absent: everyone online
+    std::optional<std::string> room; // absent: everyone online
     std::uint32_t offset = 0;
 };
 struct CreateRoom {
     Token token;
     RequestId id;
-    std::string room;                  // must not exist yet
-    std::vector<std::string> members;  // 0..kMaxRecipients names to add
+    std::string room;                 // must not exist yet
+    std::vector<std::string> members; // 0..kMaxRecipients names to add
 };
-struct Say { Token token; RequestId id; std::string room; std::string text; };
+struct Say {
+    Token token;
+    RequestId id;
+    std::string room;
+    std::string text;
+};
 struct Direct {
     Token token;
     RequestId id;
-    std::vector<std::string> to;  // 1..kMaxRecipients distinct names
+    std::vector<std::string> to; // 1..kMaxRecipients distinct names
     std::string text;
 };
-struct Connect { Token token; RequestId id; std::string name; };
+struct Connect {
+    Token token;
+    RequestId id;
+    std::string name;
+};
 
 // ---- Server -> peer ----
 struct Welcome {
     std::string name;
-    Endpoint public_endpoint;  // the source address the server saw
+    Endpoint public_endpoint; // the source address the server saw
     Token token;
-    Duration heartbeat;        // send #ping# at least this often
-    Duration timeout;          // silent this long and you are evicted
+    Duration heartbeat; // send #ping# at least this often
+    Duration timeout;   // silent this long and you are evicted
 };
 struct Ok {
     RequestId id;
-    std::vector<std::string> unknown;  // names that were not online (direct, create)
+    std::vector<std::string> unknown; // names that were not online (direct, create)
 };
 enum class ErrorCode : std::uint8_t {
-    NameTaken,     // hello: another live peer holds the name
-    NoSession,     // the server has no session for this token/address: send hello again
-    NoSuchRoom,    // leave/users/say: the room does not exist
-    NotInRoom,     // leave/say: you are not a member
-    NoSuchUser,    // direct/connect: nobody online by that name
-    RoomExists,    // create: the room already exists
-    RoomFull,      // join/create: members per room at its limit
-    TooManyRooms,  // join/create: the server or the peer is at its room limit
-    ServerFull,    // hello: peer table at --max-peers
-    RateLimited,   // slow down
-    BadRequest,    // a request that cannot apply (e.g. connect to yourself)
+    NameTaken,    // hello: another live peer holds the name
+    NoSession,    // the server has no session for this token/address: send hello again
+    NoSuchRoom,   // leave/users/say: the room does not exist
+    NotInRoom,    // leave/say: you are not a member
+    NoSuchUser,   // direct/connect: nobody online by that name
+    RoomExists,   // create: the room already exists
+    RoomFull,     // join/create: members per room at its limit
+    TooManyRooms, // join/create: the server or the peer is at its room limit
+    ServerFull,   // hello: peer table at --max-peers
+    RateLimited,  // slow down
+    BadRequest,   // a request that cannot apply (e.g. connect to yourself)
 };
 struct Error {
-    std::optional<RequestId> id;  // absent when not answering a request
+    std::optional<RequestId> id; // absent when not answering a request
     ErrorCode code;
-    std::string text;  // for a person; 0..kMaxErrorTextBytes, valid UTF-8
+    std::string text; // for a person; 0..kMaxErrorTextBytes, valid UTF-8
 };
 struct RoomInfo {
     std::string name;
@@ -92,31 +115,31 @@ struct RoomInfo {
 };
 struct RoomList {
     RequestId id;
-    std::vector<RoomInfo> rooms;        // 0..kMaxListEntries, sorted by name
-    std::uint32_t total = 0;            // rooms on the server
-    std::optional<std::uint32_t> next;  // offset of the next page, if any
+    std::vector<RoomInfo> rooms;       // 0..kMaxListEntries, sorted by name
+    std::uint32_t total = 0;           // rooms on the server
+    std::optional<std::uint32_t> next; // offset of the next page, if any
 };
 struct UserList {
     RequestId id;
     std::optional<std::string> room;
-    std::vector<std::string> users;     // 0..kMaxListEntries senders, sorted
+    std::vector<std::string> users; // 0..kMaxListEntries senders, sorted
     std::uint32_t total = 0;
     std::optional<std::uint32_t> next;
 };
 struct RoomMessage {
     std::string room;
-    std::string from;  // a name, or a legacy client's "ip:port"
+    std::string from; // a name, or a legacy client's "ip:port"
     std::string text;
 };
 struct DirectMessage {
     std::string from;
-    std::vector<std::string> to;  // every recipient, so a group reply is possible
+    std::vector<std::string> to; // every recipient, so a group reply is possible
     std::string text;
 };
 struct MemberJoined {
     std::string room;
-    std::string name;               // who joined (a sender)
-    std::optional<std::string> by;  // set when `name` was added by /create
+    std::string name;              // who joined (a sender)
+    std::optional<std::string> by; // set when `name` was added by /create
 };
 enum class LeaveReason : std::uint8_t { Left, Quit, Timeout };
 struct MemberLeft {
@@ -127,48 +150,47 @@ struct MemberLeft {
 struct PeerInfo {
     std::string name;
     Endpoint public_endpoint;
-    std::vector<Endpoint> private_endpoints;  // 0..kMaxPrivateEndpoints
-    std::string nonce;                        // kNonceHexChars, shared by both sides
-    bool initiator = false;                   // true at the side that sent connect
+    std::vector<Endpoint> private_endpoints; // 0..kMaxPrivateEndpoints
+    std::string nonce;                       // kNonceHexChars, shared by both sides
+    bool initiator = false;                  // true at the side that sent connect
 };
-struct Shutdown {};  // the server is going away
+struct Shutdown {}; // the server is going away
 
 // ---- Peer -> peer (hole punching and the direct path) ----
 // Every one carries the nonce from the `peer` exchange: a datagram without the right nonce
 // did not come from the peer the rendezvous introduced, and is ignored.
 struct Probe {
-    std::string from;   // the sender's name
-    std::string nonce;  // kNonceHexChars
-    std::uint32_t seq;  // echoed in the ack: RTT and which candidate answered
+    std::string from;  // the sender's name
+    std::string nonce; // kNonceHexChars
+    std::uint32_t seq; // echoed in the ack: RTT and which candidate answered
 };
 struct ProbeAck {
     std::string from;
     std::string nonce;
     std::uint32_t seq;
-    Endpoint seen;  // the source the probe arrived from: the prober's address as seen here
+    Endpoint seen; // the source the probe arrived from: the prober's address as seen here
 };
-struct PeerText {   // a chat line sent over the direct path
+struct PeerText { // a chat line sent over the direct path
     std::string from;
     std::string nonce;
-    std::uint32_t id;   // per-sender, acked by PeerAck
-    std::string text;   // valid text
+    std::uint32_t id; // per-sender, acked by PeerAck
+    std::string text; // valid text
 };
 struct PeerAck {
     std::string nonce;
     std::uint32_t id;
 };
 
-using Message =
-    std::variant<Ping, Pong, PlainText, Hello, Bye, Join, Leave, ListRooms, ListUsers,
-                 CreateRoom, Say, Direct, Connect, Welcome, Ok, Error, RoomList, UserList,
-                 RoomMessage, DirectMessage, MemberJoined, MemberLeft, PeerInfo, Shutdown,
-                 Probe, ProbeAck, PeerText, PeerAck>;
+using Message = std::variant<Ping, Pong, PlainText, Hello, Bye, Join, Leave, ListRooms, ListUsers,
+                             CreateRoom, Say, Direct, Connect, Welcome, Ok, Error, RoomList,
+                             UserList, RoomMessage, DirectMessage, MemberJoined, MemberLeft,
+                             PeerInfo, Shutdown, Probe, ProbeAck, PeerText, PeerAck>;
 
 // Wire names, for logs and for PROTOCOL.md.
 std::string_view wire_name(ErrorCode c);
 std::optional<ErrorCode> parse_error_code(std::string_view s);
 std::string_view wire_name(LeaveReason r);
 std::optional<LeaveReason> parse_leave_reason(std::string_view s);
-std::string_view type_name(const Message& m);  // "hello", "#ping#", "plain", ...
+std::string_view type_name(const Message& m); // "hello", "#ping#", "plain", ...
 
 } // namespace chat::proto

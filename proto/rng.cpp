@@ -15,8 +15,9 @@ std::uint64_t SystemRng::next_u64() {
     while (got < sizeof v) {
         const auto n = getrandom(p + got, sizeof v - got, 0);
         if (n < 0) {
-            if (errno == EINTR) continue;
-            std::abort();  // no entropy source: tokens would be guessable, refuse to go on
+            if (errno == EINTR)
+                continue;
+            std::abort(); // no entropy source: tokens would be guessable, refuse to go on
         }
         got += static_cast<std::size_t>(n);
     }

@@ -9,7 +9,7 @@
 namespace chat {
 
 class Rng {
-public:
+  public:
     virtual ~Rng() = default;
     virtual std::uint64_t next_u64() = 0;
 
@@ -19,7 +19,8 @@ public:
         std::string out;
         std::uint64_t bits = 0;
         for (std::size_t i = 0; i < hex_chars; ++i) {
-            if (i % 16 == 0) bits = next_u64();
+            if (i % 16 == 0)
+                bits = next_u64();
             out += kHex[bits & 0xf];
             bits >>= 4;
         }
@@ -31,7 +32,7 @@ public:
 
 // Cryptographically strong randomness from the kernel.
 class SystemRng final : public Rng {
-public:
+  public:
     std::uint64_t next_u64() override;
 };
 

@@ -20,7 +20,11 @@ using Duration = CoreClock::duration;
 using Time = CoreClock::time_point;
 
 // Milliseconds since the clock's origin: for logs and for the shells' timers.
-constexpr std::int64_t to_millis(Time t) { return t.time_since_epoch().count(); }
-constexpr Time time_from_millis(std::int64_t ms) { return Time{Duration{ms}}; }
+constexpr std::int64_t to_millis(Time t) {
+    return t.time_since_epoch().count();
+}
+constexpr Time time_from_millis(std::int64_t ms) {
+    return Time{Duration{ms}};
+}
 
 } // namespace chat

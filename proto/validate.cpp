@@ -9,11 +9,13 @@
 namespace chat::proto {
 
 bool is_valid_name(std::string_view s) {
-    if (s.empty() || s.size() > kMaxNameBytes) return false;
+    if (s.empty() || s.size() > kMaxNameBytes)
+        return false;
     for (const char c : s) {
         const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
                         (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-';
-        if (!ok) return false;
+        if (!ok)
+            return false;
     }
     return true;
 }
@@ -38,37 +40,48 @@ bool is_valid_utf8(std::string_view s) {
             len = 2;
         } else if (b0 >= 0xE0 && b0 <= 0xEF) {
             len = 3;
-            if (b0 == 0xE0) lo = 0xA0; // no overlongs
-            if (b0 == 0xED) hi = 0x9F; // no surrogates
+            if (b0 == 0xE0)
+                lo = 0xA0; // no overlongs
+            if (b0 == 0xED)
+                hi = 0x9F; // no surrogates
         } else if (b0 >= 0xF0 && b0 <= 0xF4) {
             len = 4;
-            if (b0 == 0xF0) lo = 0x90; // no overlongs
-            if (b0 == 0xF4) hi = 0x8F; // nothing above U+10FFFF
+            if (b0 == 0xF0)
+                lo = 0x90; // no overlongs
+            if (b0 == 0xF4)
+                hi = 0x8F; // nothing above U+10FFFF
         } else {
             return false;
         }
-        if (i + len > n) return false;
-        if (byte(i + 1) < lo || byte(i + 1) > hi) return false;
+        if (i + len > n)
+            return false;
+        if (byte(i + 1) < lo || byte(i + 1) > hi)
+            return false;
         for (std::size_t k = 2; k < len; ++k)
-            if (byte(i + k) < 0x80 || byte(i + k) > 0xBF) return false;
+            if (byte(i + k) < 0x80 || byte(i + k) > 0xBF)
+                return false;
         i += len;
     }
     return true;
 }
 
 bool is_valid_text(std::string_view s) {
-    if (s.empty() || s.size() > kMaxTextBytes || !is_valid_utf8(s)) return false;
+    if (s.empty() || s.size() > kMaxTextBytes || !is_valid_utf8(s))
+        return false;
     for (const char c : s) {
         const auto b = static_cast<std::uint8_t>(c);
-        if ((b < 0x20 && b != '\t') || b == 0x7f) return false;
+        if ((b < 0x20 && b != '\t') || b == 0x7f)
+            return false;
     }
     return true;
 }
 
 bool is_lower_hex(std::string_view s, std::size_t length) {
-    if (s.size() != length) return false;
+    if (s.size() != length)
+        return false;
     for (const char c : s)
-        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')))
+            return false;
     return true;
 }
 
@@ -85,7 +98,8 @@ std::string sanitized_sample(std::string_view bytes, std::size_t max_chars) {
             out += kHex[b & 0xf];
         }
     }
-    if (out.size() >= max_chars && bytes.size() > max_chars) out += "...";
+    if (out.size() >= max_chars && bytes.size() > max_chars)
+        out += "...";
     return out;
 }
 

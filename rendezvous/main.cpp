@@ -19,13 +19,13 @@ struct Options {
     LogLevel log_level = LogLevel::Info;
 };
 
-[[noreturn]] void usage_error(const std::string &what, const cxxopts::Options &spec) {
+[[noreturn]] void usage_error(const std::string& what, const cxxopts::Options& spec) {
     std::cerr << "rendezvous: " << what << "\n" << spec.help() << std::flush;
     std::exit(2);
 }
 
-Duration seconds_option(const cxxopts::ParseResult &r, const char *key, double min, double max,
-                        const cxxopts::Options &spec) {
+Duration seconds_option(const cxxopts::ParseResult& r, const char* key, double min, double max,
+                        const cxxopts::Options& spec) {
     const double s = r[key].as<double>();
     if (!std::isfinite(s) || s < min || s > max)
         usage_error("--" + std::string(key) + " " + std::to_string(s) + " is out of range: use " +
@@ -34,26 +34,30 @@ Duration seconds_option(const cxxopts::ParseResult &r, const char *key, double m
     return Duration{static_cast<std::int64_t>(std::llround(s * 1000.0))};
 }
 
-Options parse_options(int argc, char **argv) {
+Options parse_options(int argc, char** argv) {
     cxxopts::Options spec("rendezvous",
                           "udpchat rendezvous server: tracks peers by heartbeat, relays rooms "
                           "and direct messages, swaps endpoints for hole punching.");
-    spec.add_options()("listen", "address and port to bind, e.g. 0.0.0.0:7777 or [::]:7777",
-                       cxxopts::value<std::string>()->default_value("0.0.0.0:7777"))(
-        "timeout", "evict a peer silent this many seconds (peers heartbeat at half of it)",
-        cxxopts::value<double>()->default_value("10"))(
-        "max-peers", "most registered peers at once",
-        cxxopts::value<std::size_t>()->default_value("100000"))(
-        "allow-plaintext", "accept legacy plain-text clients (unverified addresses)")(
-        "stats-interval", "seconds between stats lines, 0 for none",
-        cxxopts::value<double>()->default_value("60"))(
-        "log-level", "debug, info, warn, error or off",
-        cxxopts::value<std::string>()->default_value("info"))("h,help", "print this help and exit")(
-        "version", "print the version and exit");
+    // clang-format off
+    spec.add_options()
+        ("listen", "address and port to bind, e.g. 0.0.0.0:7777 or [::]:7777",
+         cxxopts::value<std::string>()->default_value("0.0.0.0:7777"))
+        ("timeout", "evict a peer silent this many seconds (peers heartbeat at half of it)",
+         cxxopts::value<double>()->default_value("10"))
+        ("max-peers", "most registered peers at once",
+         cxxopts::value<std::size_t>()->default_value("100000"))
+        ("allow-plaintext", "accept legacy plain-text clients (unverified addresses)")
+        ("stats-interval", "seconds between stats lines, 0 for none",
+         cxxopts::value<double>()->default_value("60"))
+        ("log-level", "debug, info, warn, error or off",
+         cxxopts::value<std::string>()->default_value("info"))
+        ("h,help", "print this help and exit")
+        ("version", "print the version and exit");
+    // clang-format on
     cxxopts::ParseResult r;
     try {
         r = spec.parse(argc, argv);
-    } catch (const cxxopts::exceptions::exception &e) {
+    } catch (const cxxopts::exceptions::exception& e) {
         usage_error(e.what(), spec);
     }
     if (r.count("help") != 0) {
@@ -90,7 +94,7 @@ Options parse_options(int argc, char **argv) {
 
 } // namespace
 
-int main(int argc, char **argv) {
+int main(int argc, char** argv) {
     const Options o = parse_options(argc, argv);
     rdv::StderrLogger log(o.log_level);
     try {
@@ -103,7 +107,7 @@ int main(int argc, char **argv) {
                  "ms max_peers=" + std::to_string(o.server.max_peers) +
                  " plaintext=" + (o.server.allow_plaintext ? "on" : "off"));
         return shell.run();
-    } catch (const std::exception &e) {
+    } catch (const std::exception& e) {
         std::fprintf(stderr, "rendezvous: cannot listen on %s: %s\n",
                      o.shell.listen.to_string().c_str(), e.what());
         return 1;

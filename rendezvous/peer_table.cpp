@@ -10,22 +10,22 @@ bool Peer::in_room(std::string_view room) const {
     return std::find(rooms.begin(), rooms.end(), room) != rooms.end();
 }
 
-Peer *PeerTable::find(PeerId id) {
+Peer* PeerTable::find(PeerId id) {
     auto it = peers_.find(id);
     return it == peers_.end() ? nullptr : &it->second;
 }
 
-Peer *PeerTable::find_by_endpoint(const proto::Endpoint &e) {
+Peer* PeerTable::find_by_endpoint(const proto::Endpoint& e) {
     auto it = by_endpoint_.find(e);
     return it == by_endpoint_.end() ? nullptr : find(it->second);
 }
 
-Peer *PeerTable::find_by_name(std::string_view name) {
+Peer* PeerTable::find_by_name(std::string_view name) {
     auto it = by_name_.find(name);
     return it == by_name_.end() ? nullptr : find(it->second);
 }
 
-Peer &PeerTable::add(Peer peer) {
+Peer& PeerTable::add(Peer peer) {
     assert(!by_endpoint_.contains(peer.endpoint));
     assert(by_name_.find(peer.name) == by_name_.end());
     peer.id = next_id_++;
@@ -48,7 +48,7 @@ void PeerTable::remove(PeerId id) {
     peers_.erase(it);
 }
 
-void PeerTable::move(Peer &peer, const proto::Endpoint &to) {
+void PeerTable::move(Peer& peer, const proto::Endpoint& to) {
     assert(!by_endpoint_.contains(to));
     by_endpoint_.erase(peer.endpoint);
     peer.endpoint = to;

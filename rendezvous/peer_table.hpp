@@ -33,20 +33,20 @@ struct Peer {
 
 class PeerTable {
   public:
-    Peer *find(PeerId id);
-    Peer *find_by_endpoint(const proto::Endpoint &e);
-    Peer *find_by_name(std::string_view name);
+    Peer* find(PeerId id);
+    Peer* find_by_endpoint(const proto::Endpoint& e);
+    Peer* find_by_name(std::string_view name);
     // Adds a peer whose name and endpoint are not in the table; assigns and returns its id.
-    Peer &add(Peer peer);
+    Peer& add(Peer peer);
     void remove(PeerId id);
     // Moves a peer to a new endpoint that no other peer holds.
-    void move(Peer &peer, const proto::Endpoint &to);
+    void move(Peer& peer, const proto::Endpoint& to);
 
     std::size_t size() const { return peers_.size(); }
     std::size_t plaintext_count() const { return plaintext_count_; }
-    const std::map<std::string, PeerId, std::less<>> &by_name() const { return by_name_; }
-    template <typename F> void for_each(F &&f) {
-        for (auto &[id, peer] : peers_)
+    const std::map<std::string, PeerId, std::less<>>& by_name() const { return by_name_; }
+    template <typename F> void for_each(F&& f) {
+        for (auto& [id, peer] : peers_)
             f(peer);
     }
 

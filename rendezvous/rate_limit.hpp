@@ -50,7 +50,7 @@ class SourceLimiter {
     SourceLimiter(std::size_t capacity, double per_second, double burst)
         : capacity_(capacity), rate_(per_second), burst_(burst) {}
 
-    bool allow(const proto::Endpoint &from, Time now) {
+    bool allow(const proto::Endpoint& from, Time now) {
         auto it = index_.find(from);
         if (it == index_.end()) {
             if (lru_.size() >= capacity_) {
@@ -64,7 +64,7 @@ class SourceLimiter {
         }
         return it->second->second.try_take(now);
     }
-    void forget(const proto::Endpoint &from) {
+    void forget(const proto::Endpoint& from) {
         if (auto it = index_.find(from); it != index_.end()) {
             lru_.erase(it->second);
             index_.erase(it);

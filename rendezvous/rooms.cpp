@@ -9,12 +9,12 @@ Rooms::Rooms() {
     rooms_.emplace(proto::kLobby, Room{});
 }
 
-Room *Rooms::find(std::string_view name) {
+Room* Rooms::find(std::string_view name) {
     auto it = rooms_.find(name);
     return it == rooms_.end() ? nullptr : &it->second;
 }
 
-bool Rooms::add_member(const std::string &name, PeerId id) {
+bool Rooms::add_member(const std::string& name, PeerId id) {
     return rooms_[name].members.insert(id).second;
 }
 

@@ -18,14 +18,14 @@ struct Room {
 class Rooms {
   public:
     Rooms();
-    Room *find(std::string_view name);
+    Room* find(std::string_view name);
     bool exists(std::string_view name) const { return rooms_.find(name) != rooms_.end(); }
     // Adds `id` to `name`, creating the room; true if it was not a member before.
-    bool add_member(const std::string &name, PeerId id);
+    bool add_member(const std::string& name, PeerId id);
     // Removes `id`; deletes the room if it is empty and not the lobby. True if it was a member.
     bool remove_member(std::string_view name, PeerId id);
     std::size_t size() const { return rooms_.size(); }
-    const std::map<std::string, Room, std::less<>> &all() const { return rooms_; }
+    const std::map<std::string, Room, std::less<>>& all() const { return rooms_; }
 
   private:
     std::map<std::string, Room, std::less<>> rooms_;

@@ -31,7 +31,7 @@ constexpr bool kIsRequest =
     std::is_same_v<T, proto::Say> || std::is_same_v<T, proto::Direct> ||
     std::is_same_v<T, proto::Connect>;
 
-template <typename T> std::optional<proto::RequestId> request_id(const T &m) {
+template <typename T> std::optional<proto::RequestId> request_id(const T& m) {
     if constexpr (requires { m.id; })
         return m.id;
     else
@@ -44,9 +44,9 @@ std::string seconds_text(Duration d) {
     return buf;
 }
 
-std::string joined_names(const std::vector<std::string> &names) {
+std::string joined_names(const std::vector<std::string>& names) {
     std::string out;
-    for (const auto &n : names)
+    for (const auto& n : names)
         out += (out.empty() ? "" : ",") + n;
     return out.empty() ? "-" : out;
 }
@@ -57,7 +57,7 @@ std::string quoted(std::string_view s) {
 
 } // namespace
 
-Server::Server(const ServerConfig &cfg, Rng &rng, Logger &log, Time now)
+Server::Server(const ServerConfig& cfg, Rng& rng, Logger& log, Time now)
     : cfg_(cfg), rng_(rng), log_(log),
       sources_(cfg.source_limiter_entries, cfg.source_datagrams_per_second, cfg.source_burst),
       drop_log_budget_(10, 20, now), now_(now), last_stats_(now) {
@@ -67,7 +67,7 @@ Server::Server(const ServerConfig &cfg, Rng &rng, Logger &log, Time now)
 
 // ---------------------------------------------------------------- inputs
 
-Outbox Server::on_datagram(const proto::Endpoint &from, std::string_view bytes, Time now) {
+Outbox Server::on_datagram(const proto::Endpoint& from, std::string_view bytes, Time now) {
     now_ = std::max(now_, now);
     Outbox out;
     ++traffic_.datagrams_in;
@@ -76,7 +76,7 @@ Outbox Server::on_datagram(const proto::Endpoint &from, std::string_view bytes, 
         drop(proto::DropReason::Oversize, from, std::to_string(bytes.size()) + " bytes");
         return out;
     }
-    Peer *peer = peers_.find_by_endpoint(from);
+    Peer* peer = peers_.find_by_endpoint(from);
     const bool allowed =
         peer != nullptr ? peer->inbound.try_take(now_) : sources_.allow(from, now_);
     if (!allowed) {
@@ -84,7 +84,7 @@ Outbox Server::on_datagram(const proto::Endpoint &from, std::string_view bytes, 
         return out;
     }
     auto decoded = proto::decode(bytes);
-    if (auto *err = std::get_if<proto::DecodeError>(&decoded)) {
+    if (auto* err = std::get_if<proto::DecodeError>(&decoded)) {
         drop(err->reason, from, err->detail + " sample=" + proto::sanitized_sample(bytes));
         if (peer != nullptr && !peer->plaintext)
             explain_rejection(*err, Request{from, bytes.size(), out});
@@ -120,7 +120,7 @@ Outbox Server::shutdown(Time now) {
     now_ = std::max(now_, now);
     Outbox out;
     std::size_t told = 0;
-    peers_.for_each([&](Peer &p) {
+    peers_.for_each([&](Peer& p) {
         if (p.plaintext)
             send_bytes(out, p, "server\nshutting down");
         else
@@ -134,9 +134,9 @@ Outbox Server::shutdown(Time now) {
 
 // ---------------------------------------------------------------- dispatch
 
-void Server::dispatch(proto::Message &&msg, Peer *peer, const Request &rq) {
+void Server::dispatch(proto::Message&& msg, Peer* peer, const Request& rq) {
     std::visit(
-        [&](auto &m) {
+        [&](auto& m) {
             using T = std::decay_t<decltype(m)>;
             if constexpr (std::is_same_v<T, proto::Ping>) {
                 handle_ping(peer, rq);
@@ -145,7 +145,7 @@ void Server::dispatch(proto::Message &&msg, Peer *peer, const Request &rq) {
             } else if constexpr (std::is_same_v<T, proto::Hello>) {
                 handle_hello(m, peer, rq);
             } else if constexpr (kIsRequest<T>) {
-                Peer *p = authenticate(m.token, request_id(m), peer, rq);
+                Peer* p = authenticate(m.token, request_id(m), peer, rq);
                 if (p != nullptr)
                     handle_request(m, *p, rq);
             } else {
@@ -156,35 +156,35 @@ void Server::dispatch(proto::Message &&msg, Peer *peer, const Request &rq) {
         msg);
 }
 
-void Server::handle_request(const proto::Bye &, Peer &peer, const Request &rq) {
+void Server::handle_request(const proto::Bye&, Peer& peer, const Request& rq) {
     handle_bye(peer, rq);
 }
-void Server::handle_request(const proto::Join &m, Peer &peer, const Request &rq) {
+void Server::handle_request(const proto::Join& m, Peer& peer, const Request& rq) {
     handle_join(m, peer, rq);
 }
-void Server::handle_request(const proto::Leave &m, Peer &peer, const Request &rq) {
+void Server::handle_request(const proto::Leave& m, Peer& peer, const Request& rq) {
     handle_leave(m, peer, rq);
 }
-void Server::handle_request(const proto::ListRooms &m, Peer &peer, const Request &rq) {
+void Server::handle_request(const proto::ListRooms& m, Peer& peer, const Request& rq) {
     handle_rooms(m, peer, rq);
 }
-void Server::handle_request(const proto::ListUsers &m, Peer &peer, const Request &rq) {
+void Server::handle_request(const proto::ListUsers& m, Peer& peer, const Request& rq) {
     handle_users(m, peer, rq);
 }
-void Server::handle_request(const proto::CreateRoom &m, Peer &peer, const Request &rq) {
+void Server::handle_request(const proto::CreateRoom& m, Peer& peer, const Request& rq) {
     handle_create(m, peer, rq);
 }
-void Server::handle_request(const proto::Say &m, Peer &peer, const Request &rq) {
+void Server::handle_request(const proto::Say& m, Peer& peer, const Request& rq) {
     handle_say(m, peer, rq);
 }
-void Server::handle_request(const proto::Direct &m, Peer &peer, const Request &rq) {
+void Server::handle_request(const proto::Direct& m, Peer& peer, const Request& rq) {
     handle_direct(m, peer, rq);
 }
-void Server::handle_request(const proto::Connect &m, Peer &peer, const Request &rq) {
+void Server::handle_request(const proto::Connect& m, Peer& peer, const Request& rq) {
     handle_connect(m, peer, rq);
 }
 
-void Server::explain_rejection(const proto::DecodeError &err, const Request &rq) {
+void Server::explain_rejection(const proto::DecodeError& err, const Request& rq) {
     // A session's own client got a request wrong (an old or buggy peer): tell it which field.
     // The source address can be spoofed, so the answer is still no larger than the request.
     const bool from_a_client = err.reason == proto::DropReason::BadField ||
@@ -194,8 +194,8 @@ void Server::explain_rejection(const proto::DecodeError &err, const Request &rq)
         send_error(rq, nullptr, std::nullopt, ErrorCode::BadRequest, err.detail);
 }
 
-Peer *Server::authenticate(const proto::Token &token, std::optional<proto::RequestId> id,
-                           Peer *peer, const Request &rq) {
+Peer* Server::authenticate(const proto::Token& token, std::optional<proto::RequestId> id,
+                           Peer* peer, const Request& rq) {
     if (peer == nullptr || peer->plaintext) {
         drop(proto::DropReason::NotRegistered, rq.from, "request without a session");
         send_error(rq, nullptr, id, ErrorCode::NoSession, "no session at this address: send hello");
@@ -211,7 +211,7 @@ Peer *Server::authenticate(const proto::Token &token, std::optional<proto::Reque
 
 // ---------------------------------------------------------------- heartbeats, legacy text
 
-void Server::handle_ping(Peer *peer, const Request &rq) {
+void Server::handle_ping(Peer* peer, const Request& rq) {
     if (peer == nullptr) {
         if (!cfg_.allow_plaintext) {
             drop(proto::DropReason::NotRegistered, rq.from, "#ping# without a session");
@@ -226,7 +226,7 @@ void Server::handle_ping(Peer *peer, const Request &rq) {
         send_bytes(rq.out, *peer, proto::kPong);
 }
 
-void Server::handle_plaintext(const proto::PlainText &m, Peer *peer, const Request &rq) {
+void Server::handle_plaintext(const proto::PlainText& m, Peer* peer, const Request& rq) {
     if (peer != nullptr && !peer->plaintext) {
         drop(proto::DropReason::WrongDirection, rq.from, "plain text from a JSON session");
         return;
@@ -245,7 +245,7 @@ void Server::handle_plaintext(const proto::PlainText &m, Peer *peer, const Reque
     relay_room_message(rq.out, proto::kLobby, peer->name, m.text, peer->id);
 }
 
-Peer *Server::register_plaintext(const Request &rq) {
+Peer* Server::register_plaintext(const Request& rq) {
     if (peers_.plaintext_count() >= cfg_.max_plaintext_clients || peers_.size() >= cfg_.max_peers) {
         drop(proto::DropReason::TableFull, rq.from, "no room for another plain-text client");
         return nullptr;
@@ -257,7 +257,7 @@ Peer *Server::register_plaintext(const Request &rq) {
     p.inbound = TokenBucket(cfg_.session_datagrams_per_second, cfg_.session_burst, now_);
     p.outbound_bytes =
         TokenBucket(cfg_.plaintext_bytes_per_second, cfg_.plaintext_burst_bytes, now_);
-    Peer &peer = peers_.add(std::move(p));
+    Peer& peer = peers_.add(std::move(p));
     sources_.forget(rq.from);
     put_in_room(peer, proto::kLobby, rq.out, std::nullopt);
     log_.info("registered name=" + peer.name + " kind=plaintext");
@@ -266,8 +266,8 @@ Peer *Server::register_plaintext(const Request &rq) {
 
 // ---------------------------------------------------------------- sessions
 
-void Server::handle_hello(const proto::Hello &m, Peer *at_source, const Request &rq) {
-    if (Peer *holder = peers_.find_by_name(m.name); holder != nullptr) {
+void Server::handle_hello(const proto::Hello& m, Peer* at_source, const Request& rq) {
+    if (Peer* holder = peers_.find_by_name(m.name); holder != nullptr) {
         if (m.token && *m.token == holder->token) {
             if (holder->endpoint != rq.from)
                 migrate(*holder, at_source, rq);
@@ -297,18 +297,18 @@ void Server::handle_hello(const proto::Hello &m, Peer *at_source, const Request 
                    "server full (" + std::to_string(cfg_.max_peers) + " peers): try later");
         return;
     }
-    Peer &peer = register_peer(m, rq);
+    Peer& peer = register_peer(m, rq);
     send(rq.out, peer, welcome_for(peer));
 }
 
-Peer &Server::register_peer(const proto::Hello &m, const Request &rq) {
+Peer& Server::register_peer(const proto::Hello& m, const Request& rq) {
     Peer p;
     p.name = m.name;
     p.endpoint = rq.from;
     p.token = rng_.hex(proto::kTokenHexChars); // never the client's: it must not choose
     p.private_endpoints = m.private_endpoints;
     p.inbound = TokenBucket(cfg_.session_datagrams_per_second, cfg_.session_burst, now_);
-    Peer &peer = peers_.add(std::move(p));
+    Peer& peer = peers_.add(std::move(p));
     sources_.forget(rq.from);
     refresh(peer);
     put_in_room(peer, proto::kLobby, rq.out, std::nullopt);
@@ -318,11 +318,11 @@ Peer &Server::register_peer(const proto::Hello &m, const Request &rq) {
     return peer;
 }
 
-proto::Welcome Server::welcome_for(const Peer &peer) const {
+proto::Welcome Server::welcome_for(const Peer& peer) const {
     return proto::Welcome{peer.name, peer.endpoint, peer.token, cfg_.heartbeat(), cfg_.timeout};
 }
 
-void Server::migrate(Peer &peer, Peer *at_source, const Request &rq) {
+void Server::migrate(Peer& peer, Peer* at_source, const Request& rq) {
     // The token proves the sender owns `peer`; whatever held this address before is stale.
     if (at_source != nullptr)
         end_session(at_source->id, LeaveReason::Quit, rq.out);
@@ -331,13 +331,13 @@ void Server::migrate(Peer &peer, Peer *at_source, const Request &rq) {
     peers_.move(peer, rq.from);
 }
 
-void Server::refresh(Peer &peer) {
+void Server::refresh(Peer& peer) {
     peer.last_heard = now_;
     expiry_.arm(peer.id, now_ + cfg_.timeout);
 }
 
-void Server::evict(PeerId id, Outbox &out) {
-    Peer *peer = peers_.find(id);
+void Server::evict(PeerId id, Outbox& out) {
+    Peer* peer = peers_.find(id);
     if (peer == nullptr)
         return;
     log_.info("evicted name=" + peer->name + " idle=" + seconds_text(now_ - peer->last_heard) +
@@ -345,12 +345,12 @@ void Server::evict(PeerId id, Outbox &out) {
     end_session(id, LeaveReason::Timeout, out);
 }
 
-void Server::end_session(PeerId id, LeaveReason why, Outbox &out) {
-    Peer *peer = peers_.find(id);
+void Server::end_session(PeerId id, LeaveReason why, Outbox& out) {
+    Peer* peer = peers_.find(id);
     if (peer == nullptr)
         return;
     const auto rooms = peer->rooms;
-    for (const auto &room : rooms)
+    for (const auto& room : rooms)
         take_out_of_room(*peer, room, why, out);
     if (why != LeaveReason::Timeout)
         log_.info("left name=" + peer->name + " reason=" + std::string(proto::wire_name(why)));
@@ -358,16 +358,16 @@ void Server::end_session(PeerId id, LeaveReason why, Outbox &out) {
     peers_.remove(id);
 }
 
-void Server::handle_bye(Peer &peer, const Request &rq) {
+void Server::handle_bye(Peer& peer, const Request& rq) {
     end_session(peer.id, LeaveReason::Quit, rq.out);
 }
 
 // ---------------------------------------------------------------- rooms
 
-std::optional<ErrorCode> Server::room_entry_error(const Peer &peer, std::string_view room) {
+std::optional<ErrorCode> Server::room_entry_error(const Peer& peer, std::string_view room) {
     if (peer.rooms.size() >= cfg_.max_rooms_per_peer)
         return ErrorCode::TooManyRooms;
-    const Room *r = rooms_.find(room);
+    const Room* r = rooms_.find(room);
     if (r == nullptr) {
         if (rooms_.size() >= cfg_.max_rooms)
             return ErrorCode::TooManyRooms;
@@ -386,14 +386,14 @@ std::string Server::room_entry_text(ErrorCode code, std::string_view room) const
            " rooms per peer and " + std::to_string(cfg_.max_rooms) + " rooms on the server";
 }
 
-void Server::put_in_room(Peer &peer, std::string_view room, Outbox &out,
+void Server::put_in_room(Peer& peer, std::string_view room, Outbox& out,
                          std::optional<std::string> by) {
     rooms_.add_member(std::string(room), peer.id);
     peer.rooms.emplace_back(room);
     broadcast(out, room, proto::MemberJoined{std::string(room), peer.name, std::move(by)}, peer.id);
 }
 
-void Server::take_out_of_room(Peer &peer, std::string_view room, LeaveReason why, Outbox &out) {
+void Server::take_out_of_room(Peer& peer, std::string_view room, LeaveReason why, Outbox& out) {
     if (!rooms_.remove_member(room, peer.id))
         return;
     std::erase(peer.rooms, room);
@@ -401,7 +401,7 @@ void Server::take_out_of_room(Peer &peer, std::string_view room, LeaveReason why
         broadcast(out, room, proto::MemberLeft{std::string(room), peer.name, why}, peer.id);
 }
 
-void Server::handle_join(const proto::Join &m, Peer &peer, const Request &rq) {
+void Server::handle_join(const proto::Join& m, Peer& peer, const Request& rq) {
     if (!peer.in_room(m.room)) {
         if (const auto err = room_entry_error(peer, m.room)) {
             send_error(rq, &peer, m.id, *err, room_entry_text(*err, m.room));
@@ -412,7 +412,7 @@ void Server::handle_join(const proto::Join &m, Peer &peer, const Request &rq) {
     send(rq.out, peer, proto::Ok{m.id, {}});
 }
 
-void Server::handle_leave(const proto::Leave &m, Peer &peer, const Request &rq) {
+void Server::handle_leave(const proto::Leave& m, Peer& peer, const Request& rq) {
     if (!peer.in_room(m.room)) {
         const bool exists = rooms_.exists(m.room);
         send_error(rq, &peer, m.id, exists ? ErrorCode::NotInRoom : ErrorCode::NoSuchRoom,
@@ -423,9 +423,9 @@ void Server::handle_leave(const proto::Leave &m, Peer &peer, const Request &rq) 
     send(rq.out, peer, proto::Ok{m.id, {}});
 }
 
-void Server::handle_rooms(const proto::ListRooms &m, Peer &peer, const Request &rq) {
+void Server::handle_rooms(const proto::ListRooms& m, Peer& peer, const Request& rq) {
     proto::RoomList reply{m.id, {}, static_cast<std::uint32_t>(rooms_.size()), std::nullopt};
-    const auto &all = rooms_.all();
+    const auto& all = rooms_.all();
     auto it = all.begin();
     std::advance(it, std::min<std::size_t>(m.offset, all.size()));
     std::size_t budget = 0;
@@ -441,10 +441,10 @@ void Server::handle_rooms(const proto::ListRooms &m, Peer &peer, const Request &
     send(rq.out, peer, reply);
 }
 
-void Server::handle_users(const proto::ListUsers &m, Peer &peer, const Request &rq) {
+void Server::handle_users(const proto::ListUsers& m, Peer& peer, const Request& rq) {
     std::vector<std::string> names;
     if (m.room) {
-        const Room *room = rooms_.find(*m.room);
+        const Room* room = rooms_.find(*m.room);
         if (room == nullptr) {
             send_error(rq, &peer, m.id, ErrorCode::NoSuchRoom,
                        "there is no room " + quoted(*m.room));
@@ -454,7 +454,7 @@ void Server::handle_users(const proto::ListUsers &m, Peer &peer, const Request &
         // how often one peer can ask. Issue 7 (performance) may keep rooms sorted instead.
         names.reserve(room->members.size());
         for (const PeerId id : room->members)
-            if (const Peer *p = peers_.find(id))
+            if (const Peer* p = peers_.find(id))
                 names.push_back(p->name);
         std::sort(names.begin(), names.end());
     }
@@ -475,14 +475,14 @@ void Server::handle_users(const proto::ListUsers &m, Peer &peer, const Request &
         }
     };
     if (m.room)
-        add_page(names.begin(), names.end(), names.size(), [](const std::string &n) { return n; });
+        add_page(names.begin(), names.end(), names.size(), [](const std::string& n) { return n; });
     else
         add_page(peers_.by_name().begin(), peers_.by_name().end(), peers_.size(),
-                 [](const auto &kv) { return kv.first; });
+                 [](const auto& kv) { return kv.first; });
     send(rq.out, peer, reply);
 }
 
-void Server::handle_create(const proto::CreateRoom &m, Peer &peer, const Request &rq) {
+void Server::handle_create(const proto::CreateRoom& m, Peer& peer, const Request& rq) {
     if (rooms_.exists(m.room)) {
         send_error(rq, &peer, m.id, ErrorCode::RoomExists,
                    "room " + quoted(m.room) + " already exists: use /join " + m.room);
@@ -493,10 +493,10 @@ void Server::handle_create(const proto::CreateRoom &m, Peer &peer, const Request
         return;
     }
     put_in_room(peer, m.room, rq.out, std::nullopt);
-    std::vector<Peer *> added;
+    std::vector<Peer*> added;
     std::vector<std::string> unknown;
-    for (const auto &name : m.members) {
-        Peer *target = peers_.find_by_name(name);
+    for (const auto& name : m.members) {
+        Peer* target = peers_.find_by_name(name);
         if (target == &peer)
             continue;
         if (target == nullptr || room_entry_error(*target, m.room)) {
@@ -507,15 +507,15 @@ void Server::handle_create(const proto::CreateRoom &m, Peer &peer, const Request
         target->rooms.push_back(m.room);
         added.push_back(target);
     }
-    for (Peer *member : added)
-        for (const Peer *x : added)
+    for (Peer* member : added)
+        for (const Peer* x : added)
             send(rq.out, *member, proto::MemberJoined{m.room, x->name, peer.name});
     log_.info("created room=" + m.room + " by=" + peer.name +
               " members=" + std::to_string(added.size() + 1));
     send(rq.out, peer, proto::Ok{m.id, std::move(unknown)});
 }
 
-void Server::handle_say(const proto::Say &m, Peer &peer, const Request &rq) {
+void Server::handle_say(const proto::Say& m, Peer& peer, const Request& rq) {
     if (!peer.in_room(m.room)) {
         const bool exists = rooms_.exists(m.room);
         send_error(rq, &peer, m.id, exists ? ErrorCode::NotInRoom : ErrorCode::NoSuchRoom,
@@ -529,14 +529,14 @@ void Server::handle_say(const proto::Say &m, Peer &peer, const Request &rq) {
 
 // ---------------------------------------------------------------- direct, connect
 
-void Server::handle_direct(const proto::Direct &m, Peer &peer, const Request &rq) {
+void Server::handle_direct(const proto::Direct& m, Peer& peer, const Request& rq) {
     // The relayed dm_msg swaps the request's "tok" and "id" (~50 bytes) for "from" (at most
     // ~45), so it is never larger than the request that fitted a datagram.
     const std::string bytes = proto::encode(proto::DirectMessage{peer.name, m.to, m.text});
     std::vector<std::string> unknown;
     std::size_t delivered = 0;
-    for (const auto &name : m.to) {
-        Peer *target = peers_.find_by_name(name);
+    for (const auto& name : m.to) {
+        Peer* target = peers_.find_by_name(name);
         if (target == nullptr) {
             unknown.push_back(name);
             continue;
@@ -552,8 +552,8 @@ void Server::handle_direct(const proto::Direct &m, Peer &peer, const Request &rq
     send(rq.out, peer, proto::Ok{m.id, std::move(unknown)});
 }
 
-void Server::handle_connect(const proto::Connect &m, Peer &peer, const Request &rq) {
-    Peer *target = peers_.find_by_name(m.name);
+void Server::handle_connect(const proto::Connect& m, Peer& peer, const Request& rq) {
+    Peer* target = peers_.find_by_name(m.name);
     if (target == nullptr) {
         send_error(rq, &peer, m.id, ErrorCode::NoSuchUser, "nobody online named " + m.name);
         return;
@@ -572,11 +572,11 @@ void Server::handle_connect(const proto::Connect &m, Peer &peer, const Request &
 
 // ---------------------------------------------------------------- sending
 
-void Server::send(Outbox &out, Peer &to, const proto::Message &msg) {
+void Server::send(Outbox& out, Peer& to, const proto::Message& msg) {
     send_bytes(out, to, proto::encode(msg));
 }
 
-void Server::send_bytes(Outbox &out, Peer &to, std::string bytes) {
+void Server::send_bytes(Outbox& out, Peer& to, std::string bytes) {
     if (to.plaintext && !to.outbound_bytes.try_take(now_, static_cast<double>(bytes.size()))) {
         ++traffic_.plaintext_capped;
         return;
@@ -584,7 +584,7 @@ void Server::send_bytes(Outbox &out, Peer &to, std::string bytes) {
     out.datagrams.push_back({to.endpoint, std::move(bytes)});
 }
 
-void Server::send_unverified(const Request &rq, const proto::Message &msg) {
+void Server::send_unverified(const Request& rq, const proto::Message& msg) {
     std::string bytes = proto::encode(msg);
     if (bytes.size() > rq.size) {
         ++traffic_.amplification_refused;
@@ -596,7 +596,7 @@ void Server::send_unverified(const Request &rq, const proto::Message &msg) {
     rq.out.datagrams.push_back({rq.from, std::move(bytes)});
 }
 
-void Server::send_error(const Request &rq, Peer *peer, std::optional<proto::RequestId> id,
+void Server::send_error(const Request& rq, Peer* peer, std::optional<proto::RequestId> id,
                         ErrorCode code, std::string text) {
     if (text.size() > proto::kMaxErrorTextBytes)
         text.resize(proto::kMaxErrorTextBytes);
@@ -607,24 +607,24 @@ void Server::send_error(const Request &rq, Peer *peer, std::optional<proto::Requ
         send_unverified(rq, err);
 }
 
-void Server::broadcast(Outbox &out, std::string_view room, const proto::Message &msg,
+void Server::broadcast(Outbox& out, std::string_view room, const proto::Message& msg,
                        PeerId except) {
-    const Room *r = rooms_.find(room);
+    const Room* r = rooms_.find(room);
     if (r == nullptr)
         return;
     const std::string bytes = proto::encode(msg); // once, not once per member
     for (const PeerId id : r->members) {
         if (id == except)
             continue;
-        const Peer *p = peers_.find(id);
+        const Peer* p = peers_.find(id);
         if (p != nullptr && !p->plaintext)
             out.datagrams.push_back({p->endpoint, bytes});
     }
 }
 
-void Server::relay_room_message(Outbox &out, std::string_view room, const std::string &from,
-                                const std::string &text, PeerId except) {
-    Room *r = rooms_.find(room);
+void Server::relay_room_message(Outbox& out, std::string_view room, const std::string& from,
+                                const std::string& text, PeerId except) {
+    Room* r = rooms_.find(room);
     if (r == nullptr)
         return;
     const std::string json = proto::encode(proto::RoomMessage{std::string(room), from, text});
@@ -632,7 +632,7 @@ void Server::relay_room_message(Outbox &out, std::string_view room, const std::s
     for (const PeerId id : r->members) {
         if (id == except)
             continue;
-        Peer *p = peers_.find(id);
+        Peer* p = peers_.find(id);
         if (p == nullptr)
             continue;
         if (p->plaintext)
@@ -642,15 +642,15 @@ void Server::relay_room_message(Outbox &out, std::string_view room, const std::s
     }
 }
 
-void Server::count_sent(const Outbox &out) {
+void Server::count_sent(const Outbox& out) {
     traffic_.datagrams_out += out.datagrams.size();
-    for (const auto &d : out.datagrams)
+    for (const auto& d : out.datagrams)
         traffic_.bytes_out += d.bytes.size();
 }
 
 // ---------------------------------------------------------------- drops and stats
 
-void Server::drop(proto::DropReason reason, const proto::Endpoint &from, std::string_view detail) {
+void Server::drop(proto::DropReason reason, const proto::Endpoint& from, std::string_view detail) {
     drops_.add(reason);
     if (log_.enabled(LogLevel::Debug) && drop_log_budget_.try_take(now_))
         log_.debug("dropped reason=" + std::string(proto::name(reason)) + " from=" +

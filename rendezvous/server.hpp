@@ -67,13 +67,12 @@ struct TrafficCounters {
 
 class Server {
   public:
-    Server(const ServerConfig &cfg, Rng &rng, Logger &log, Time now);
+    Server(const ServerConfig& cfg, Rng& rng, Logger& log, Time now);
 
-    Outbox on_datagram(const proto::Endpoint &from, std::string_view bytes, Time now);
-    Outbox on_datagram(const proto::Endpoint &from, std::span<const std::byte> bytes, Time now) {
+    Outbox on_datagram(const proto::Endpoint& from, std::string_view bytes, Time now);
+    Outbox on_datagram(const proto::Endpoint& from, std::span<const std::byte> bytes, Time now) {
         return on_datagram(
-            from, std::string_view(reinterpret_cast<const char *>(bytes.data()), bytes.size()),
-            now);
+            from, std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()), now);
     }
     Outbox on_tick(Time now);                // harmless if early: nothing is due yet
     std::optional<Time> next_wakeup() const; // earliest deadline; nullopt if none
@@ -81,78 +80,78 @@ class Server {
 
     std::size_t peer_count() const { return peers_.size(); }
     std::size_t room_count() const { return rooms_.size(); }
-    const proto::DropCounters &drops() const { return drops_; }
-    const TrafficCounters &traffic() const { return traffic_; }
-    const ServerConfig &config() const { return cfg_; }
+    const proto::DropCounters& drops() const { return drops_; }
+    const TrafficCounters& traffic() const { return traffic_; }
+    const ServerConfig& config() const { return cfg_; }
 
   private:
     // One datagram's context while it is being handled.
     struct Request {
-        const proto::Endpoint &from;
+        const proto::Endpoint& from;
         std::size_t size; // bytes of the datagram: the most an unverified source may get
-        Outbox &out;
+        Outbox& out;
     };
 
-    void dispatch(proto::Message &&msg, Peer *peer, const Request &rq);
-    void explain_rejection(const proto::DecodeError &err, const Request &rq);
+    void dispatch(proto::Message&& msg, Peer* peer, const Request& rq);
+    void explain_rejection(const proto::DecodeError& err, const Request& rq);
     // The session a request's token proves, refreshed; nullptr (counted, maybe answered).
-    Peer *authenticate(const proto::Token &token, std::optional<proto::RequestId> id, Peer *peer,
-                       const Request &rq);
-    void handle_request(const proto::Bye &m, Peer &peer, const Request &rq);
-    void handle_request(const proto::Join &m, Peer &peer, const Request &rq);
-    void handle_request(const proto::Leave &m, Peer &peer, const Request &rq);
-    void handle_request(const proto::ListRooms &m, Peer &peer, const Request &rq);
-    void handle_request(const proto::ListUsers &m, Peer &peer, const Request &rq);
-    void handle_request(const proto::CreateRoom &m, Peer &peer, const Request &rq);
-    void handle_request(const proto::Say &m, Peer &peer, const Request &rq);
-    void handle_request(const proto::Direct &m, Peer &peer, const Request &rq);
-    void handle_request(const proto::Connect &m, Peer &peer, const Request &rq);
+    Peer* authenticate(const proto::Token& token, std::optional<proto::RequestId> id, Peer* peer,
+                       const Request& rq);
+    void handle_request(const proto::Bye& m, Peer& peer, const Request& rq);
+    void handle_request(const proto::Join& m, Peer& peer, const Request& rq);
+    void handle_request(const proto::Leave& m, Peer& peer, const Request& rq);
+    void handle_request(const proto::ListRooms& m, Peer& peer, const Request& rq);
+    void handle_request(const proto::ListUsers& m, Peer& peer, const Request& rq);
+    void handle_request(const proto::CreateRoom& m, Peer& peer, const Request& rq);
+    void handle_request(const proto::Say& m, Peer& peer, const Request& rq);
+    void handle_request(const proto::Direct& m, Peer& peer, const Request& rq);
+    void handle_request(const proto::Connect& m, Peer& peer, const Request& rq);
 
-    void handle_ping(Peer *peer, const Request &rq);
-    void handle_plaintext(const proto::PlainText &m, Peer *peer, const Request &rq);
-    void handle_hello(const proto::Hello &m, Peer *at_source, const Request &rq);
-    void handle_bye(Peer &peer, const Request &rq);
-    void handle_join(const proto::Join &m, Peer &peer, const Request &rq);
-    void handle_leave(const proto::Leave &m, Peer &peer, const Request &rq);
-    void handle_rooms(const proto::ListRooms &m, Peer &peer, const Request &rq);
-    void handle_users(const proto::ListUsers &m, Peer &peer, const Request &rq);
-    void handle_create(const proto::CreateRoom &m, Peer &peer, const Request &rq);
-    void handle_say(const proto::Say &m, Peer &peer, const Request &rq);
-    void handle_direct(const proto::Direct &m, Peer &peer, const Request &rq);
-    void handle_connect(const proto::Connect &m, Peer &peer, const Request &rq);
+    void handle_ping(Peer* peer, const Request& rq);
+    void handle_plaintext(const proto::PlainText& m, Peer* peer, const Request& rq);
+    void handle_hello(const proto::Hello& m, Peer* at_source, const Request& rq);
+    void handle_bye(Peer& peer, const Request& rq);
+    void handle_join(const proto::Join& m, Peer& peer, const Request& rq);
+    void handle_leave(const proto::Leave& m, Peer& peer, const Request& rq);
+    void handle_rooms(const proto::ListRooms& m, Peer& peer, const Request& rq);
+    void handle_users(const proto::ListUsers& m, Peer& peer, const Request& rq);
+    void handle_create(const proto::CreateRoom& m, Peer& peer, const Request& rq);
+    void handle_say(const proto::Say& m, Peer& peer, const Request& rq);
+    void handle_direct(const proto::Direct& m, Peer& peer, const Request& rq);
+    void handle_connect(const proto::Connect& m, Peer& peer, const Request& rq);
 
     // Sessions.
-    Peer &register_peer(const proto::Hello &m, const Request &rq);
-    Peer *register_plaintext(const Request &rq);
-    proto::Welcome welcome_for(const Peer &peer) const;
-    void migrate(Peer &peer, Peer *at_source, const Request &rq);
-    void refresh(Peer &peer); // heard from it now: push its deadline back
-    void evict(PeerId id, Outbox &out);
-    void end_session(PeerId id, proto::LeaveReason why, Outbox &out);
+    Peer& register_peer(const proto::Hello& m, const Request& rq);
+    Peer* register_plaintext(const Request& rq);
+    proto::Welcome welcome_for(const Peer& peer) const;
+    void migrate(Peer& peer, Peer* at_source, const Request& rq);
+    void refresh(Peer& peer); // heard from it now: push its deadline back
+    void evict(PeerId id, Outbox& out);
+    void end_session(PeerId id, proto::LeaveReason why, Outbox& out);
 
     // Rooms. Entry limits are checked by the caller, which knows which error to send.
-    std::optional<proto::ErrorCode> room_entry_error(const Peer &peer, std::string_view room);
+    std::optional<proto::ErrorCode> room_entry_error(const Peer& peer, std::string_view room);
     std::string room_entry_text(proto::ErrorCode code, std::string_view room) const;
-    void put_in_room(Peer &peer, std::string_view room, Outbox &out, std::optional<std::string> by);
-    void take_out_of_room(Peer &peer, std::string_view room, proto::LeaveReason why, Outbox &out);
+    void put_in_room(Peer& peer, std::string_view room, Outbox& out, std::optional<std::string> by);
+    void take_out_of_room(Peer& peer, std::string_view room, proto::LeaveReason why, Outbox& out);
 
     // Sending. Plain-text peers are unverified: send_bytes caps what they are sent.
-    void send(Outbox &out, Peer &to, const proto::Message &msg);
-    void send_bytes(Outbox &out, Peer &to, std::string bytes);
-    void send_unverified(const Request &rq, const proto::Message &msg);
-    void send_error(const Request &rq, Peer *peer, std::optional<proto::RequestId> id,
+    void send(Outbox& out, Peer& to, const proto::Message& msg);
+    void send_bytes(Outbox& out, Peer& to, std::string bytes);
+    void send_unverified(const Request& rq, const proto::Message& msg);
+    void send_error(const Request& rq, Peer* peer, std::optional<proto::RequestId> id,
                     proto::ErrorCode code, std::string text);
-    void broadcast(Outbox &out, std::string_view room, const proto::Message &msg, PeerId except);
-    void relay_room_message(Outbox &out, std::string_view room, const std::string &from,
-                            const std::string &text, PeerId except);
-    void count_sent(const Outbox &out);
+    void broadcast(Outbox& out, std::string_view room, const proto::Message& msg, PeerId except);
+    void relay_room_message(Outbox& out, std::string_view room, const std::string& from,
+                            const std::string& text, PeerId except);
+    void count_sent(const Outbox& out);
 
-    void drop(proto::DropReason reason, const proto::Endpoint &from, std::string_view detail);
+    void drop(proto::DropReason reason, const proto::Endpoint& from, std::string_view detail);
     void log_stats();
 
     ServerConfig cfg_;
-    Rng &rng_;
-    Logger &log_;
+    Rng& rng_;
+    Logger& log_;
     PeerTable peers_;
     ExpiryIndex expiry_;
     Rooms rooms_;

@@ -5,7 +5,7 @@
 
 namespace chat::rdv {
 
-Shell::Shell(const ShellConfig &shell_cfg, const ServerConfig &server_cfg, Logger &log)
+Shell::Shell(const ShellConfig& shell_cfg, const ServerConfig& server_cfg, Logger& log)
     : cfg_(shell_cfg), log_(log) {
     socket_ = std::make_unique<uvpp::UdpSocket>(loop_.get());
     timer_ = std::make_unique<uvpp::Timer>(loop_.get());
@@ -25,7 +25,7 @@ Shell::~Shell() {
 
 Time Shell::now() const {
     return time_from_millis(
-        static_cast<std::int64_t>(uv_now(const_cast<uvpp::Loop &>(loop_).get())));
+        static_cast<std::int64_t>(uv_now(const_cast<uvpp::Loop&>(loop_).get())));
 }
 
 proto::Endpoint Shell::bind() {
@@ -35,7 +35,7 @@ proto::Endpoint Shell::bind() {
 }
 
 int Shell::run() {
-    socket_->start([this](const proto::Endpoint &from, std::string_view bytes, bool) {
+    socket_->start([this](const proto::Endpoint& from, std::string_view bytes, bool) {
         on_datagram(from, bytes);
     });
     sigint_->start(SIGINT, [this](int s) { on_signal(s); });
@@ -45,7 +45,7 @@ int Shell::run() {
     return 0;
 }
 
-void Shell::on_datagram(const proto::Endpoint &from, std::string_view bytes) {
+void Shell::on_datagram(const proto::Endpoint& from, std::string_view bytes) {
     uv_update_time(loop_.get());
     deliver(server_->on_datagram(from, bytes, now()));
     arm_timer();
@@ -63,7 +63,7 @@ void Shell::on_signal(int signum) {
     stopping_ = true;
     log_.info(std::string("stopping signal=") + (signum == SIGINT ? "SIGINT" : "SIGTERM"));
     deliver(server_->shutdown(now()));
-    const auto &s = socket_->stats();
+    const auto& s = socket_->stats();
     log_.info("socket received=" + std::to_string(s.received) + " sent=" + std::to_string(s.sent) +
               " queued=" + std::to_string(s.queued) +
               " send_errors=" + std::to_string(s.send_errors));
@@ -73,8 +73,8 @@ void Shell::on_signal(int signum) {
     sigterm_->close();
 }
 
-void Shell::deliver(const Outbox &out) {
-    for (const auto &d : out.datagrams)
+void Shell::deliver(const Outbox& out) {
+    for (const auto& d : out.datagrams)
         socket_->send(d.to, d.bytes);
 }
 

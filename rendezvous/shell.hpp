@@ -22,7 +22,7 @@ struct ShellConfig {
 
 class Shell {
   public:
-    Shell(const ShellConfig &shell_cfg, const ServerConfig &server_cfg, Logger &log);
+    Shell(const ShellConfig& shell_cfg, const ServerConfig& server_cfg, Logger& log);
     ~Shell();
     // Binds the socket (throws uvpp::UvError on failure) and returns the bound endpoint.
     proto::Endpoint bind();
@@ -31,14 +31,14 @@ class Shell {
 
   private:
     Time now() const;
-    void on_datagram(const proto::Endpoint &from, std::string_view bytes);
+    void on_datagram(const proto::Endpoint& from, std::string_view bytes);
     void on_timer();
     void on_signal(int signum);
-    void deliver(const Outbox &out);
+    void deliver(const Outbox& out);
     void arm_timer();
 
     ShellConfig cfg_;
-    Logger &log_;
+    Logger& log_;
     SystemRng rng_;
     uvpp::Loop loop_;
     std::unique_ptr<uvpp::UdpSocket> socket_;

@@ -11,25 +11,26 @@
 namespace chat::uvpp {
 
 class UvError : public std::runtime_error {
-public:
+  public:
     UvError(const std::string& what, int code)
         : std::runtime_error(what + ": " + uv_strerror(code)), code_(code) {}
     int code() const { return code_; }
 
-private:
+  private:
     int code_;
 };
 
 inline void check(int rc, const char* what) {
-    if (rc < 0) throw UvError(what, rc);
+    if (rc < 0)
+        throw UvError(what, rc);
 }
 
 template <typename T> class Handle {
-public:
+  public:
     template <typename Init, typename... Args>
     Handle(Init init, uv_loop_t* loop, Args... args) : h_(new T{}) {
         if (const int rc = init(loop, h_, args...); rc < 0) {
-            delete h_;  // the loop never saw it, so a plain delete is right
+            delete h_; // the loop never saw it, so a plain delete is right
             throw UvError("uv init", rc);
         }
     }
@@ -39,14 +40,15 @@ public:
 
     T* get() const { return h_; }
     uv_handle_t* raw() const { return reinterpret_cast<uv_handle_t*>(h_); }
-    void close() {  // idempotent
-        if (h_ == nullptr) return;
-        h_->data = nullptr;  // callbacks still queued must not reach a dead owner
+    void close() { // idempotent
+        if (h_ == nullptr)
+            return;
+        h_->data = nullptr; // callbacks still queued must not reach a dead owner
         uv_close(raw(), [](uv_handle_t* handle) { delete reinterpret_cast<T*>(handle); });
         h_ = nullptr;
     }
 
-private:
+  private:
     T* h_;
 };
 

@@ -7,7 +7,7 @@
 namespace chat::uvpp {
 
 class Loop {
-public:
+  public:
     Loop() { check(uv_loop_init(&loop_), "uv_loop_init"); }
     Loop(const Loop&) = delete;
     Loop& operator=(const Loop&) = delete;
@@ -20,13 +20,14 @@ public:
 
     // Call after every Handle is destroyed: finishes their closes; true if the loop closed.
     bool close() {
-        if (closed_) return true;
-        uv_run(&loop_, UV_RUN_DEFAULT);  // runs pending close callbacks
+        if (closed_)
+            return true;
+        uv_run(&loop_, UV_RUN_DEFAULT); // runs pending close callbacks
         closed_ = uv_loop_close(&loop_) == 0;
         return closed_;
     }
 
-private:
+  private:
     uv_loop_t loop_{};
     bool closed_ = false;
 };

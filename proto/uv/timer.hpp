@@ -9,7 +9,7 @@
 namespace chat::uvpp {
 
 class Timer {
-public:
+  public:
     explicit Timer(uv_loop_t* loop) : h_(uv_timer_init, loop) { h_.get()->data = this; }
     // Fires once after `delay` (clamped at 0), replacing any earlier arming.
     void start(std::chrono::milliseconds delay, std::function<void()> cb,
@@ -23,9 +23,10 @@ public:
     void stop() { uv_timer_stop(h_.get()); }
     void close() { h_.close(); }
 
-private:
+  private:
     static void on_fire(uv_timer_t* t) {
-        if (auto* self = static_cast<Timer*>(t->data); self != nullptr && self->cb_) self->cb_();
+        if (auto* self = static_cast<Timer*>(t->data); self != nullptr && self->cb_)
+            self->cb_();
     }
     Handle<uv_timer_t> h_;
     std::function<void()> cb_;
@@ -33,7 +34,7 @@ private:
 
 // Calls back on a signal (SIGINT, SIGTERM) from the loop, not from a signal handler.
 class Signal {
-public:
+  public:
     explicit Signal(uv_loop_t* loop) : h_(uv_signal_init, loop) { h_.get()->data = this; }
     void start(int signum, std::function<void(int)> cb) {
         cb_ = std::move(cb);
@@ -41,7 +42,7 @@ public:
     }
     void close() { h_.close(); }
 
-private:
+  private:
     static void on_signal(uv_signal_t* s, int signum) {
         if (auto* self = static_cast<Signal*>(s->data); self != nullptr && self->cb_)
             self->cb_(signum);

@@ -18,7 +18,9 @@ struct PendingSend {
 
 } // namespace
 
-UdpSocket::UdpSocket(uv_loop_t* loop) : h_(uv_udp_init, loop) { h_.get()->data = this; }
+UdpSocket::UdpSocket(uv_loop_t* loop) : h_(uv_udp_init, loop) {
+    h_.get()->data = this;
+}
 
 void UdpSocket::bind(const proto::Endpoint& local) {
     family_ = local.is_v6() ? AF_INET6 : AF_INET;
@@ -30,15 +32,18 @@ void UdpSocket::bind(const proto::Endpoint& local) {
 proto::Endpoint UdpSocket::local_endpoint() const {
     sockaddr_storage ss{};
     int len = sizeof ss;
-    if (uv_udp_getsockname(h_.get(), reinterpret_cast<sockaddr*>(&ss), &len) != 0) return {};
+    if (uv_udp_getsockname(h_.get(), reinterpret_cast<sockaddr*>(&ss), &len) != 0)
+        return {};
     return proto::Endpoint::from_sockaddr(reinterpret_cast<const sockaddr*>(&ss))
         .value_or(proto::Endpoint{});
 }
 
 void UdpSocket::set_buffer_sizes(int recv_bytes, int send_bytes) {
     // Failures are harmless (the kernel keeps its defaults), so they are ignored here.
-    if (recv_bytes > 0) (void)uv_recv_buffer_size(h_.raw(), &recv_bytes);
-    if (send_bytes > 0) (void)uv_send_buffer_size(h_.raw(), &send_bytes);
+    if (recv_bytes > 0)
+        (void)uv_recv_buffer_size(h_.raw(), &recv_bytes);
+    if (send_bytes > 0)
+        (void)uv_send_buffer_size(h_.raw(), &send_bytes);
 }
 
 void UdpSocket::start(OnDatagram on_datagram) {
@@ -54,8 +59,8 @@ bool UdpSocket::send(const proto::Endpoint& to, std::string_view bytes) {
         return false;
     }
     const auto* addr = reinterpret_cast<const sockaddr*>(&ss);
-    uv_buf_t buf = uv_buf_init(const_cast<char*>(bytes.data()),
-                               static_cast<unsigned>(bytes.size()));
+    uv_buf_t buf =
+        uv_buf_init(const_cast<char*>(bytes.data()), static_cast<unsigned>(bytes.size()));
     const int rc = uv_udp_try_send(h_.get(), &buf, 1, addr);
     if (rc >= 0) {
         ++stats_.sent;
@@ -69,15 +74,14 @@ bool UdpSocket::send(const proto::Endpoint& to, std::string_view bytes) {
     pending->bytes.assign(bytes);
     pending->req.data = pending.get();
     buf = uv_buf_init(pending->bytes.data(), static_cast<unsigned>(pending->bytes.size()));
-    const int qrc = uv_udp_send(&pending->req, h_.get(), &buf, 1, addr,
-                                [](uv_udp_send_t* req, int) {
-                                    delete static_cast<PendingSend*>(req->data);
-                                });
+    const int qrc =
+        uv_udp_send(&pending->req, h_.get(), &buf, 1, addr,
+                    [](uv_udp_send_t* req, int) { delete static_cast<PendingSend*>(req->data); });
     if (qrc < 0) {
         ++stats_.send_errors;
         return false;
     }
-    (void)pending.release();  // the callback owns it now
+    (void)pending.release(); // the callback owns it now
     ++stats_.queued;
     return true;
 }
@@ -94,17 +98,21 @@ void UdpSocket::on_alloc(uv_handle_t* h, std::size_t, uv_buf_t* buf) {
 void UdpSocket::on_recv(uv_udp_t* h, ssize_t nread, const uv_buf_t* buf, const sockaddr* addr,
                         unsigned flags) {
     auto* self = static_cast<UdpSocket*>(h->data);
-    if (self == nullptr) return;
+    if (self == nullptr)
+        return;
     if (nread < 0) {
-        ++self->stats_.recv_errors;  // e.g. ICMP port unreachable surfaced as ECONNREFUSED
+        ++self->stats_.recv_errors; // e.g. ICMP port unreachable surfaced as ECONNREFUSED
         return;
     }
-    if (addr == nullptr) return;  // nread == 0, no address: nothing more to read
+    if (addr == nullptr)
+        return; // nread == 0, no address: nothing more to read
     const auto from = proto::Endpoint::from_sockaddr(addr);
-    if (!from) return;
+    if (!from)
+        return;
     const bool truncated = (flags & UV_UDP_PARTIAL) != 0;
     ++self->stats_.received;
-    if (truncated) ++self->stats_.truncated;
+    if (truncated)
+        ++self->stats_.truncated;
     if (self->on_datagram_)
         self->on_datagram_(*from, std::string_view(buf->base, static_cast<std::size_t>(nread)),
                            truncated);

@@ -16,15 +16,15 @@ namespace chat::uvpp {
 
 struct UdpStats {
     std::uint64_t received = 0;
-    std::uint64_t truncated = 0;    // larger than our receive buffer
+    std::uint64_t truncated = 0; // larger than our receive buffer
     std::uint64_t recv_errors = 0;
     std::uint64_t sent = 0;
-    std::uint64_t queued = 0;       // try_send said EAGAIN; sent via uv_udp_send
-    std::uint64_t send_errors = 0;  // dropped: unreachable, unsupported family, ...
+    std::uint64_t queued = 0;      // try_send said EAGAIN; sent via uv_udp_send
+    std::uint64_t send_errors = 0; // dropped: unreachable, unsupported family, ...
 };
 
 class UdpSocket {
-public:
+  public:
     // from, bytes; `truncated` is true when the datagram did not fit the buffer.
     using OnDatagram =
         std::function<void(const proto::Endpoint& from, std::string_view bytes, bool truncated)>;
@@ -43,7 +43,7 @@ public:
     int family() const { return family_; }
     void close() { h_.close(); }
 
-private:
+  private:
     static void on_alloc(uv_handle_t* h, std::size_t suggested, uv_buf_t* buf);
     static void on_recv(uv_udp_t* h, ssize_t nread, const uv_buf_t* buf, const sockaddr* addr,
                         unsigned flags);
