@@ -268,7 +268,11 @@ Peer* Server::register_plaintext(const Request& rq) {
 
 void Server::handle_hello(const proto::Hello& m, Peer* at_source, const Request& rq) {
     if (Peer* holder = peers_.find_by_name(m.name); holder != nullptr) {
-        if (m.token && *m.token == holder->token) {
+        // The token proves ownership from anywhere. Without it, the same address is enough:
+        // a client whose welcome was lost asks again, and the answer goes to that address,
+        // so a spoofer never sees the token.
+        const bool owner = m.token ? *m.token == holder->token : holder->endpoint == rq.from;
+        if (owner) {
             if (holder->endpoint != rq.from)
                 migrate(*holder, at_source, rq);
             holder->private_endpoints = m.private_endpoints;

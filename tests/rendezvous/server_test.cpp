@@ -71,6 +71,13 @@ TEST_F(ServerTest, RepeatedHelloFromSameAddressIsAnsweredAgain) {
     EXPECT_EQ(server_.peer_count(), 1u);
 }
 
+TEST_F(ServerTest, HelloRepeatedWithoutTokenAfterALostWelcomeGetsTheSameSession) {
+    const auto tok = register_peer("alice", kAlice);
+    const auto out = send(kAlice, proto::Hello{"alice", {}, std::nullopt});
+    EXPECT_EQ(only<proto::Welcome>(out, kAlice).token, tok);
+    EXPECT_EQ(server_.peer_count(), 1u);
+}
+
 TEST_F(ServerTest, SecondNameFromAnAddressWithASessionIsRefused) {
     register_peer("alice", kAlice);
     const auto out = send(kAlice, proto::Hello{"mallory", {}, std::nullopt});
