@@ -58,10 +58,11 @@ class JsonPeer {
     }
     void ping() { send_bytes(proto::kPing); }
 
-    // hello -> welcome. Returns the welcome, or nullopt (an error or silence).
-    std::optional<proto::Welcome> register_now() {
+    // hello -> welcome, optionally resuming a session by its token. Returns the welcome, or
+    // nullopt (an error or silence).
+    std::optional<proto::Welcome> register_now(std::optional<proto::Token> resume = {}) {
         const proto::Endpoint self = proto::Endpoint::v4({127, 0, 0, 1}, socket_.port());
-        send(proto::Hello{name_, {self}, std::nullopt});
+        send(proto::Hello{name_, {self}, std::move(resume)});
         auto w = wait_for<proto::Welcome>();
         if (w)
             token_ = w->token;
@@ -276,6 +277,27 @@ TEST_F(RendezvousE2e, NameHeldByLivePeerIsRefused) {
     EXPECT_EQ(err->code, proto::ErrorCode::NameTaken);
 }
 
+TEST_F(RendezvousE2e, HelloWithTokenFromNewAddressMovesTheSession) {
+    ASSERT_NO_FATAL_FAILURE(start({}));
+    JsonPeer alice(port(), "alice");
+    JsonPeer bob(port(), "bob");
+    ASSERT_TRUE(alice.register_now());
+    ASSERT_TRUE(bob.register_now());
+    JsonPeer moved(port(), "alice"); // the same client after a NAT rebinding: a new port
+    const auto w = moved.register_now(alice.token());
+    ASSERT_TRUE(w) << "moved skipped:" << moved.skipped();
+    EXPECT_EQ(w->token, alice.token());
+    EXPECT_EQ(w->public_endpoint.to_string(), moved.socket().address());
+
+    moved.say("lobby", "from my new address");
+    EXPECT_TRUE(bob.wait_for<proto::RoomMessage>(from_is("alice", "from my new address")))
+        << "bob skipped:" << bob.skipped();
+    alice.say("lobby", std::string(300, 'x')); // the old address has no session any more
+    const auto err = alice.wait_for<proto::Error>();
+    ASSERT_TRUE(err) << "alice skipped:" << alice.skipped();
+    EXPECT_EQ(err->code, proto::ErrorCode::NoSession);
+}
+
 // ---------------------------------------------------------------- eviction
 
 TEST_F(RendezvousE2e, SilentPeerIsEvictedAfterTenSecondsAndItsRoomsAreTold) {
@@ -436,6 +458,82 @@ TEST_F(RendezvousE2e, GarbageFloodLeavesItAnswering) {
     EXPECT_TRUE(bob.wait_for<proto::RoomMessage>(from_is("alice", "still here")))
         << "bob skipped:" << bob.skipped();
     EXPECT_EQ(bob.wait_for<proto::RoomMessage>({}, 300ms), std::nullopt);
+}
+
+TEST_F(RendezvousE2e, RepliesToUnverifiedSourcesAreNeverLargerThanTheRequest) {
+    ASSERT_NO_FATAL_FAILURE(start({}));
+    JsonPeer alice(port(), "alice");
+    ASSERT_TRUE(alice.register_now());
+    const proto::Token guess(proto::kTokenHexChars, 'a');
+    const std::vector<std::string> requests = {
+        proto::encode(proto::Hello{"alice", {}, std::nullopt}), // name_taken
+        proto::encode(proto::Hello{"alice", {}, guess}),        // wrong token for the name
+        proto::encode(proto::Join{guess, 1, "dev"}),
+        proto::encode(proto::Leave{guess, 2, "lobby"}),
+        proto::encode(proto::ListRooms{guess, 3, 0}),
+        proto::encode(proto::ListUsers{guess, 4, std::nullopt, 0}),
+        proto::encode(proto::CreateRoom{guess, 5, "dev", {"alice"}}),
+        proto::encode(proto::Say{guess, 6, "lobby", "x"}),
+        proto::encode(proto::Say{guess, 7, "lobby", std::string(400, 'x')}),
+        proto::encode(proto::Direct{guess, 8, {"alice"}, "hi"}),
+        proto::encode(proto::Connect{guess, 9, "alice"}),
+        proto::encode(proto::Bye{guess}),
+        std::string(proto::kPing),
+        "hello in plain text",
+        "{\"v\":1,\"t\":\"say\"", // deliberately malformed
+    };
+    std::vector<std::unique_ptr<e2e::UdpClient>> sources;
+    for (const auto& r : requests) {
+        sources.push_back(std::make_unique<e2e::UdpClient>());
+        sources.back()->send(port(), r);
+    }
+    std::this_thread::sleep_for(500ms);
+    int replies = 0;
+    for (std::size_t i = 0; i < requests.size(); ++i) {
+        while (const auto reply = sources[i]->receive(0ms)) {
+            ++replies;
+            EXPECT_LE(reply->size(), requests[i].size())
+                << "request: " << requests[i].substr(0, 80) << "\nreply: " << *reply;
+        }
+    }
+    std::printf("%d replies to %zu requests from unverified sources\n", replies, requests.size());
+    EXPECT_GT(replies, 0) << "not even the name_taken error came back";
+}
+
+TEST_F(RendezvousE2e, PlainTextClientIsSentNoMoreThanItsByteCap) {
+    ASSERT_NO_FATAL_FAILURE(start({"--allow-plaintext"}));
+    JsonPeer alice(port(), "alice");
+    ASSERT_TRUE(alice.register_now());
+    e2e::UdpClient carol; // or a victim whose address someone forged a #ping# from
+    carol.send(port(), proto::kPing);
+    ASSERT_TRUE(alice.wait_for<proto::MemberJoined>(
+        [&](const proto::MemberJoined& j) { return j.name == carol.address(); }));
+    const auto start_at = Clock::now();
+    for (int i = 0; i < 40; ++i) // 40 x ~400 bytes: twice the 8 KiB burst, inside alice's 50
+        alice.say("lobby", std::to_string(i) + std::string(394, 'x'));
+    std::size_t bytes = 0;
+    while (const auto d = carol.receive(500ms))
+        bytes += d->size();
+    const double elapsed = Seconds(Clock::now() - start_at).count();
+    std::printf("plain-text client got %zu bytes of ~16 KiB in %.2f s\n", bytes, elapsed);
+    EXPECT_GT(bytes, 0u);
+    EXPECT_LE(static_cast<double>(bytes), 8192 + 2048 * elapsed);
+}
+
+TEST_F(RendezvousE2e, SessionOverItsRateIsThrottled) {
+    ASSERT_NO_FATAL_FAILURE(start({}));
+    JsonPeer alice(port(), "alice");
+    ASSERT_TRUE(alice.register_now());
+    const auto start_at = Clock::now();
+    for (int i = 0; i < 200; ++i)
+        alice.ping();
+    int pongs = 0;
+    while (const auto d = alice.socket().receive(300ms))
+        pongs += *d == proto::kPong ? 1 : 0;
+    const double elapsed = Seconds(Clock::now() - start_at).count();
+    // 20 datagrams/s with bursts of 50; the hello took one token.
+    EXPECT_GE(pongs, 40);
+    EXPECT_LE(pongs, 50 + static_cast<int>(20 * elapsed) + 1);
 }
 
 // ---------------------------------------------------------------- lifecycle
