@@ -338,7 +338,7 @@ TEST_F(RendezvousE2e, SilentPeerIsEvictedAfterTenSecondsAndItsRoomsAreTold) {
         rooms_told.push_back(left->room);
     }
     ASSERT_TRUE(first_notice) << "no left{bob} within 15 s; alice skipped:" << alice.skipped();
-    std::printf("eviction after %.2f s (the timeout is 10 s; %.0f ms late)\n",
+    std::printf("measured: eviction after %.2f s (the timeout is 10 s; %.0f ms late)\n",
                 first_notice->count(), (first_notice->count() - 10.0) * 1000.0);
     RecordProperty("eviction_seconds", std::to_string(first_notice->count()));
     EXPECT_GE(*first_notice, Seconds(9.99)) << "evicted before its 10 s were up";
@@ -447,11 +447,11 @@ TEST_F(RendezvousE2e, GarbageFloodLeavesItAnswering) {
     const auto probe = Clock::now();
     ASSERT_TRUE(alice.ping_until_pong()) << "no #pong# after the flood";
     const auto pong_after = Clock::now() - probe;
-    std::printf("flood: %d datagrams (seed %u) from %d sockets in %.0f ms, %d refused by the "
-                "kernel; #pong# %.0f ms after it\n",
-                kDatagrams, kSeed, kSockets,
-                std::chrono::duration<double, std::milli>(flood_took).count(), refused,
-                std::chrono::duration<double, std::milli>(pong_after).count());
+    std::printf(
+        "measured: flood of %d datagrams (seed %u) from %d sockets in %.0f ms, %d refused by the "
+        "kernel; #pong# %.0f ms after it\n",
+        kDatagrams, kSeed, kSockets, std::chrono::duration<double, std::milli>(flood_took).count(),
+        refused, std::chrono::duration<double, std::milli>(pong_after).count());
 
     // Relay still works, and the junk reached neither peer.
     alice.say("lobby", "still here");
@@ -496,7 +496,8 @@ TEST_F(RendezvousE2e, RepliesToUnverifiedSourcesAreNeverLargerThanTheRequest) {
                 << "request: " << requests[i].substr(0, 80) << "\nreply: " << *reply;
         }
     }
-    std::printf("%d replies to %zu requests from unverified sources\n", replies, requests.size());
+    std::printf("measured: %d replies to %zu requests from unverified sources\n", replies,
+                requests.size());
     EXPECT_GT(replies, 0) << "not even the name_taken error came back";
 }
 
@@ -515,7 +516,7 @@ TEST_F(RendezvousE2e, PlainTextClientIsSentNoMoreThanItsByteCap) {
     while (const auto d = carol.receive(500ms))
         bytes += d->size();
     const double elapsed = Seconds(Clock::now() - start_at).count();
-    std::printf("plain-text client got %zu bytes of ~16 KiB in %.2f s\n", bytes, elapsed);
+    std::printf("measured: plain-text client got %zu bytes of ~16 KiB in %.2f s\n", bytes, elapsed);
     EXPECT_GT(bytes, 0u);
     EXPECT_LE(static_cast<double>(bytes), 8192 + 2048 * elapsed);
 }
