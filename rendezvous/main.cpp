@@ -47,6 +47,9 @@ Options parse_options(int argc, char** argv) {
         ("max-peers", "most registered peers at once",
          cxxopts::value<std::size_t>()->default_value("100000"))
         ("allow-plaintext", "accept legacy plain-text clients (unverified addresses)")
+        ("session-rate", "datagrams per second each session may send, burst 50 (raise it only "
+         "for load tests, e.g. scripts/bench, where few addresses send a lot)",
+         cxxopts::value<double>()->default_value("20"))
         ("stats-interval", "seconds between stats lines, 0 for none",
          cxxopts::value<double>()->default_value("60"))
         ("log-level", "debug, info, warn, error or off",
@@ -82,6 +85,11 @@ Options parse_options(int argc, char** argv) {
     if (o.server.max_peers < 1 || o.server.max_peers > 10'000'000)
         usage_error("--max-peers must be between 1 and 10000000", spec);
     o.server.allow_plaintext = r.count("allow-plaintext") != 0;
+    o.server.session_datagrams_per_second = r["session-rate"].as<double>();
+    if (!std::isfinite(o.server.session_datagrams_per_second) ||
+        o.server.session_datagrams_per_second < 1 ||
+        o.server.session_datagrams_per_second > 1e9)
+        usage_error("--session-rate must be between 1 and 1000000000 datagrams per second", spec);
     o.server.stats_every = r["stats-interval"].as<double>() == 0
                                ? Duration::zero()
                                : seconds_option(r, "stats-interval", 1, 86400, spec);
