@@ -33,9 +33,10 @@ void make_pipe(int fds[2]) {
         throw std::runtime_error(std::string("pipe2: ") + std::strerror(errno));
 }
 
-// Spawns path+args with stdin from /dev/null and stdout (and stderr if err_fd >= 0) onto the
-// given descriptors; stderr is inherited otherwise.
-pid_t spawn(const std::string& path, const std::vector<std::string>& args, int out_fd, int err_fd) {
+// Spawns path+args with stdin from in_fd (/dev/null if negative) and stdout (and stderr if
+// err_fd >= 0) onto the given descriptors; stderr is inherited otherwise.
+pid_t spawn(const std::string& path, const std::vector<std::string>& args, int in_fd, int out_fd,
+            int err_fd) {
     std::vector<char*> argv;
     argv.push_back(const_cast<char*>(path.c_str()));
     for (const auto& a : args)
@@ -44,7 +45,10 @@ pid_t spawn(const std::string& path, const std::vector<std::string>& args, int o
 
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+    if (in_fd >= 0)
+        posix_spawn_file_actions_adddup2(&actions, in_fd, STDIN_FILENO);
+    else
+        posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
     posix_spawn_file_actions_adddup2(&actions, out_fd, STDOUT_FILENO);
     if (err_fd >= 0)
         posix_spawn_file_actions_adddup2(&actions, err_fd, STDERR_FILENO);
@@ -58,24 +62,57 @@ pid_t spawn(const std::string& path, const std::vector<std::string>& args, int o
 
 } // namespace
 
-Process::Process(const std::string& path, const std::vector<std::string>& args) {
-    int fds[2];
-    make_pipe(fds);
+Process::Process(const std::string& path, const std::vector<std::string>& args, Stdin stdin_mode) {
+    int out[2];
+    int in[2] = {-1, -1};
+    make_pipe(out);
     try {
-        pid_ = spawn(path, args, fds[1], -1);
+        if (stdin_mode == Stdin::Pipe) {
+            std::signal(SIGPIPE, SIG_IGN); // a child that exited must not kill the test
+            make_pipe(in);
+        }
+        pid_ = spawn(path, args, in[0], out[1], -1);
     } catch (...) {
-        ::close(fds[0]);
-        ::close(fds[1]);
+        for (const int fd : {out[0], out[1], in[0], in[1]})
+            if (fd >= 0)
+                ::close(fd);
         throw;
     }
-    ::close(fds[1]);
-    stdout_fd_ = fds[0];
+    ::close(out[1]);
+    stdout_fd_ = out[0];
+    if (in[0] >= 0)
+        ::close(in[0]);
+    stdin_fd_ = in[1];
 }
 
 Process::~Process() {
+    close_stdin();
     stop();
     if (stdout_fd_ >= 0)
         ::close(stdout_fd_);
+}
+
+bool Process::write_line(std::string_view line) {
+    if (stdin_fd_ < 0)
+        return false;
+    std::string data(line);
+    data += '\n';
+    std::size_t done = 0;
+    while (done < data.size()) {
+        const ssize_t n = ::write(stdin_fd_, data.data() + done, data.size() - done);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return false;
+        done += static_cast<std::size_t>(n);
+    }
+    return true;
+}
+
+void Process::close_stdin() {
+    if (stdin_fd_ >= 0)
+        ::close(stdin_fd_);
+    stdin_fd_ = -1;
 }
 
 std::optional<std::string> Process::read_line(std::chrono::milliseconds timeout) {
@@ -151,7 +188,7 @@ RunResult run_to_exit(const std::string& path, const std::vector<std::string>& a
     make_pipe(err);
     pid_t pid = -1;
     try {
-        pid = spawn(path, args, out[1], err[1]);
+        pid = spawn(path, args, -1, out[1], err[1]);
     } catch (...) {
         for (const int fd : {out[0], out[1], err[0], err[1]})
             ::close(fd);

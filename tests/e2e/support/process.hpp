@@ -1,12 +1,14 @@
 // A child process for end-to-end tests: spawned with posix_spawn, its stdout on a pipe we read
-// line by line with a timeout, its stderr passed through (so ctest shows the program's log),
-// stopped by PID and always reaped. Also run_to_exit() for one-shot runs like `--help`.
+// line by line with a timeout, its stdin /dev/null or a pipe we write lines to, its stderr
+// passed through (so ctest shows the program's log), stopped by PID and always reaped. Also
+// run_to_exit() for one-shot runs like `--help`.
 // POSIX only; no shell is involved, so arguments need no quoting.
 #pragma once
 
 #include <chrono>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <sys/types.h>
 #include <vector>
 
@@ -14,10 +16,13 @@ namespace chat::e2e {
 
 using namespace std::chrono_literals;
 
+enum class Stdin { Null, Pipe };
+
 class Process {
   public:
     // Starts `path` with `args` (argv[1..]). Throws std::runtime_error if it cannot be spawned.
-    Process(const std::string& path, const std::vector<std::string>& args);
+    Process(const std::string& path, const std::vector<std::string>& args,
+            Stdin stdin_mode = Stdin::Null);
     Process(const Process&) = delete;
     Process& operator=(const Process&) = delete;
     ~Process(); // stop(), then close the pipe
@@ -27,6 +32,11 @@ class Process {
     // The next line of the child's stdout without its '\n', or nullopt on timeout or end of
     // output (the child exited or closed stdout).
     std::optional<std::string> read_line(std::chrono::milliseconds timeout);
+
+    // With Stdin::Pipe: writes `line` and a '\n'. False if the child no longer reads (it
+    // exited); SIGPIPE is ignored in this process so that is not fatal.
+    bool write_line(std::string_view line);
+    void close_stdin(); // end of input, as Ctrl-D at a terminal
 
     void signal(int signum) const; // no-op once reaped
 
@@ -43,6 +53,7 @@ class Process {
   private:
     pid_t pid_ = -1;
     int stdout_fd_ = -1;
+    int stdin_fd_ = -1;
     std::string buffered_; // read from the pipe but not yet returned as a line
     std::optional<int> status_;
 };
