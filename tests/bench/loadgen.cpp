@@ -204,9 +204,19 @@ private:
             after["drops"].get<std::uint64_t>() - before["drops"].get<std::uint64_t>();
     }
 
+    // Server CPU (user + sys) per operation, in microseconds: less sensitive than a rate to
+    // other work sharing the core, since a starved server is slow but not costlier.
+    static void add_cpu_per_op(Json& rep, std::uint64_t ops) {
+        if (!rep.contains("server_user_s") || ops == 0) return;
+        rep["server_cpu_us_per_op"] =
+            (rep["server_user_s"].get<double>() + rep["server_sys_s"].get<double>()) * 1e6 /
+            static_cast<double>(ops);
+    }
+
     static void add_cpu_medians(Json& r, const Json& reps) {
         for (const char* k : {"server_user_s", "server_sys_s", "server_user_frac",
-                              "server_sys_frac", "gen_user_frac", "gen_sys_frac"})
+                              "server_sys_frac", "gen_user_frac", "gen_sys_frac",
+                              "server_cpu_us_per_op"})
             if (reps[0].contains(k)) r[k] = median_of(reps, k);
     }
 
@@ -357,6 +367,7 @@ private:
         double rate = 0;
         std::vector<std::int64_t> lat;
         std::uint64_t lost = 0;
+        std::uint64_t all = 0;  // every reply, warm-up and drain included: for CPU per op
     };
 
     // Closed loop: `window` pings in flight from sources [0, count), each source at most one
@@ -383,6 +394,7 @@ private:
             pump(1, [&](std::size_t i, std::string_view b, std::int64_t at) {
                 Src& s = srcs_[i];
                 if (s.sent_ns == 0 || i >= count || !is_pong(b)) return;
+                ++rep.all;
                 if (at >= warm && at < end) {
                     ++replies;
                     rep.lat.push_back(at - s.sent_ns);
@@ -404,7 +416,11 @@ private:
             }
         }
         sock_.flush();
-        drain(200 * kMs);
+        const std::int64_t drain_end = now_ns() + 200 * kMs;
+        while (now_ns() < drain_end)
+            pump(5, [&](std::size_t i, std::string_view b, std::int64_t) {
+                if (i < count && srcs_[i].sent_ns != 0 && is_pong(b)) ++rep.all;
+            });
         for (std::size_t i = 0; i < count; ++i) srcs_[i].sent_ns = 0;
         rep.rate = static_cast<double>(replies) / seconds;
         return rep;
@@ -420,6 +436,7 @@ private:
             Json rep;
             add_server_delta(rep, s0, server_sample());
             rep["round_trips_per_s"] = p.rate;
+            add_cpu_per_op(rep, p.all);
             rep["p50_us"] = quantile_us(p.lat, 0.5);
             rep["p99_us"] = quantile_us(p.lat, 0.99);
             rep["lost"] = p.lost;
@@ -492,6 +509,7 @@ private:
                 Json rep;
                 add_server_delta(rep, s0, server_sample());
                 auto lat = f.latencies(0, end);
+                add_cpu_per_op(rep, f.replied);
                 rep["sent"] = f.sent;
                 rep["replied"] = f.replied;
                 rep["lost"] = f.sent - f.replied;
@@ -559,7 +577,7 @@ private:
         for (int k = 0; k < o_.reps; ++k) {
             const Json s0 = server_sample();
             std::vector<std::int64_t> last;
-            std::uint64_t delivered = 0, lost = 0;
+            std::uint64_t delivered = 0, lost = 0, all = 0;
             std::size_t open = 0;
             const std::int64_t start = now_ns(), warm = start + 200 * kMs,
                                end = warm + seconds_ns(o_.seconds);
@@ -589,6 +607,7 @@ private:
                     if (i == sender || i < first || !parse_seq(b, s)) return;
                     Msg& m = ring[s % ring.size()];
                     if (!m.open || m.seq != s) return;
+                    ++all;
                     if (at >= warm && at < end) ++delivered;
                     if (++m.got == receivers) close(m, at, true);
                 });
@@ -602,6 +621,7 @@ private:
                 if (m.open) close(m, now_ns(), false);
             Json rep;
             add_server_delta(rep, s0, server_sample());
+            add_cpu_per_op(rep, all);
             rep["deliveries_per_s"] = static_cast<double>(delivered) / o_.seconds;
             rep["last_p50_us"] = quantile_us(last, 0.5);
             rep["last_p99_us"] = quantile_us(last, 0.99);
