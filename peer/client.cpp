@@ -1,0 +1,720 @@
+// The peer core; see client.hpp.
+#include "client.hpp"
+
+#include "utf8.hpp"
+
+#include "proto/codec.hpp"
+#include "proto/limits.hpp"
+#include "proto/validate.hpp"
+
+#include <algorithm>
+
+namespace chat::peer {
+namespace {
+
+std::string join_names(const std::vector<std::string>& names, std::string_view sep = ",") {
+    std::string s;
+    for (const auto& n : names) {
+        if (!s.empty())
+            s += sep;
+        s += n;
+    }
+    return s;
+}
+
+std::string sample(std::string_view text) {
+    constexpr std::size_t kMax = 30;
+    if (text.size() <= kMax)
+        return std::string(text);
+    return split_utf8(text, kMax).front() + "...";
+}
+
+std::string seconds_text(Duration d) {
+    const auto tenths = d.count() / 100;
+    return std::to_string(tenths / 10) + (tenths % 10 != 0 ? "." + std::to_string(tenths % 10) : "") +
+           " s";
+}
+
+} // namespace
+
+Client::Client(ClientConfig cfg, Rng& rng, Logger& log)
+    : cfg_(std::move(cfg)), log_(log), reg_(cfg_.registration, rng) {
+    if (cfg_.private_endpoints.size() > proto::kMaxPrivateEndpoints)
+        cfg_.private_endpoints.resize(proto::kMaxPrivateEndpoints);
+}
+
+// ---- Entry points ----
+
+Outbox Client::start(Time now) {
+    Outbox out;
+    reg_.start(now);
+    log_.info("connecting server=" + cfg_.server.to_string() + " name=" + cfg_.name);
+    run_timers(now, out);
+    return out;
+}
+
+Outbox Client::on_datagram(const proto::Endpoint& from, std::string_view bytes, Time now) {
+    Outbox out;
+    if (closed_)
+        return out;
+    if (from != cfg_.server) {
+        // Nobody else talks to us until the P2P issue adds hole punching.
+        log_.debug("dropped from=" + from.to_string() + " reason=not_the_server");
+        return out;
+    }
+    auto decoded = proto::decode(bytes);
+    if (const auto* err = std::get_if<proto::DecodeError>(&decoded)) {
+        log_.debug("dropped from=" + from.to_string() + " reason=" +
+                   std::string(proto::name(err->reason)) + " detail=" + err->detail +
+                   " sample=" + proto::sanitized_sample(bytes));
+        // Plain "NAME\nTEXT" lines mean the server takes us for a legacy plain-text client:
+        // it restarted with --allow-plaintext and our #ping# registered us as one.
+        if (reg_.state() == ConnectionState::Online && !bytes.empty() && bytes.front() != '{') {
+            session_lost(now, "the server no longer knows this session", out);
+            run_timers(now, out);
+        }
+        return out;
+    }
+    const auto& msg = std::get<proto::Message>(decoded);
+    const bool online = reg_.state() == ConnectionState::Online;
+    std::visit(
+        [&](const auto& m) {
+            using T = std::decay_t<decltype(m)>;
+            if constexpr (std::is_same_v<T, proto::Welcome>) {
+                handle(m, now, out);
+            } else if constexpr (std::is_same_v<T, proto::Error>) {
+                handle(m, now, out);
+            } else if constexpr (std::is_same_v<T, proto::Pong>) {
+                reg_.pong(now);
+            } else if constexpr (std::is_same_v<T, proto::Shutdown>) {
+                if (online)
+                    session_lost(now, "the server is shutting down", out);
+            } else if constexpr (std::is_same_v<T, proto::PlainText>) {
+                // The server takes us for a legacy plain-text client: it restarted with
+                // --allow-plaintext and our #ping# registered us as one. Our session is gone.
+                if (online)
+                    session_lost(now, "the server no longer knows this session", out);
+            } else if constexpr (std::is_same_v<T, proto::Ok> ||
+                                 std::is_same_v<T, proto::RoomList> ||
+                                 std::is_same_v<T, proto::UserList>) {
+                if (online)
+                    handle(m, now, out);
+            } else if constexpr (std::is_same_v<T, proto::RoomMessage> ||
+                                 std::is_same_v<T, proto::DirectMessage> ||
+                                 std::is_same_v<T, proto::MemberJoined> ||
+                                 std::is_same_v<T, proto::MemberLeft> ||
+                                 std::is_same_v<T, proto::PeerInfo>) {
+                if (online)
+                    handle(m, out);
+            } else {
+                log_.debug("dropped from=" + from.to_string() +
+                           " reason=wrong_direction type=" + std::string(proto::type_name(msg)));
+            }
+        },
+        msg);
+    run_timers(now, out);
+    return out;
+}
+
+Outbox Client::on_command(const Command& c, Time now) {
+    Outbox out;
+    if (closed_)
+        return out;
+    std::visit([&](const auto& cmd) { command(cmd, now, out); }, c);
+    if (!closed_)
+        run_timers(now, out);
+    return out;
+}
+
+Outbox Client::on_tick(Time now) {
+    Outbox out;
+    if (closed_)
+        return out;
+    run_timers(now, out);
+    return out;
+}
+
+std::optional<Time> Client::next_wakeup() const {
+    if (closed_)
+        return std::nullopt;
+    auto wake = reg_.next_wakeup();
+    for (const auto& [id, p] : pending_)
+        if (!wake || p.deadline < *wake)
+            wake = p.deadline;
+    return wake;
+}
+
+Outbox Client::shutdown(Time now) {
+    (void)now;
+    Outbox out;
+    if (closed_)
+        return out;
+    if (reg_.token() && reg_.state() != ConnectionState::Closed)
+        send(proto::Bye{*reg_.token()}, out);
+    reg_.close();
+    pending_.clear();
+    closed_ = true;
+    log_.info("closed name=" + cfg_.name);
+    return out;
+}
+
+// ---- The session ----
+
+void Client::run_timers(Time now, Outbox& out) {
+    // Each step changes the state so the same action is not due again at `now`; the bound
+    // only guards against a bug turning this into a busy loop.
+    for (int step = 0; step < 8 && !closed_; ++step) {
+        switch (reg_.due(now)) {
+        case Registration::Due::Nothing:
+            expire_requests(now, out);
+            return;
+        case Registration::Due::Hello:
+            send_hello(out);
+            reg_.hello_sent(now);
+            break;
+        case Registration::Due::Ping:
+            out.datagrams.push_back({cfg_.server, proto::kPing});
+            reg_.ping_sent(now);
+            break;
+        case Registration::Due::Lost:
+            session_lost(now,
+                         "no answer from the server for " + seconds_text(now - reg_.last_pong()),
+                         out);
+            break;
+        case Registration::Due::StartupFailed:
+            out.events.emplace_back(ui::Fatal{
+                "no answer from the rendezvous at " + cfg_.server.to_string() + " within " +
+                seconds_text(cfg_.registration.startup_timeout) +
+                ": check the address and that the server is running"});
+            log_.error("startup_failed server=" + cfg_.server.to_string() + " reason=no_welcome");
+            reg_.close();
+            closed_ = true;
+            return;
+        }
+    }
+}
+
+void Client::send_hello(Outbox& out) {
+    send(proto::Hello{cfg_.name, cfg_.private_endpoints, reg_.token()}, out);
+}
+
+void Client::session_lost(Time now, std::string_view why, Outbox& out) {
+    log_.warn("server_lost server=" + cfg_.server.to_string() + " why=\"" + std::string(why) +
+              "\"");
+    out.events.emplace_back(ui::Connection{ConnectionState::Reconnecting,
+                                           "lost the server " + cfg_.server.to_string() + " (" +
+                                               std::string(why) + "); reconnecting..."});
+    auto pending = std::move(pending_);
+    pending_.clear();
+    for (const auto& [id, p] : pending)
+        fail_request(p, "not_delivered", "the server went away", out);
+    told_name_taken_ = false;
+    reg_.lost(now);
+}
+
+void Client::expire_requests(Time now, Outbox& out) {
+    for (auto it = pending_.begin(); it != pending_.end();) {
+        if (it->second.deadline > now) {
+            ++it;
+            continue;
+        }
+        const Pending p = std::move(it->second);
+        it = pending_.erase(it);
+        fail_request(p, "no_answer",
+                     "no answer from the server within " + seconds_text(cfg_.request_timeout),
+                     out);
+    }
+}
+
+void Client::fail_request(const Pending& p, std::string code, std::string_view why,
+                          Outbox& out) {
+    std::string what;
+    switch (p.kind) {
+    case Pending::Kind::Say:
+        what = "message to " + p.room + " not delivered (\"" + sample(p.text) + "\")";
+        break;
+    case Pending::Kind::Dm:
+        what = "message to " + join_names(p.names) + " not delivered (\"" + sample(p.text) + "\")";
+        break;
+    case Pending::Kind::Join:
+        what = "/join " + p.room + " failed";
+        break;
+    case Pending::Kind::Rejoin:
+        return; // the next welcome rejoins again
+    case Pending::Kind::Leave:
+        what = "/leave " + p.room + " failed";
+        break;
+    case Pending::Kind::Unjoin:
+        return;
+    case Pending::Kind::Rooms:
+        what = "/rooms failed";
+        break;
+    case Pending::Kind::Users:
+        what = "/users failed";
+        break;
+    case Pending::Kind::Create:
+        what = "/create " + p.room + " failed";
+        break;
+    case Pending::Kind::Connect:
+        what = "/connect " + join_names(p.names) + " failed";
+        break;
+    }
+    out.events.emplace_back(ui::Error{std::move(code), what + ": " + std::string(why)});
+}
+
+// ---- Requests ----
+
+proto::RequestId Client::request(Pending p, Time now) {
+    const proto::RequestId id = next_id_++;
+    p.deadline = now + cfg_.request_timeout;
+    pending_[id] = std::move(p);
+    return id;
+}
+
+void Client::send(const proto::Message& m, Outbox& out) const {
+    out.datagrams.push_back({cfg_.server, proto::encode(m)});
+}
+
+void Client::set_target(Target t, Outbox& out) {
+    if (t == target_)
+        return;
+    if (t.kind == Target::Kind::Room)
+        last_room_ = t.name;
+    target_ = std::move(t);
+    out.events.emplace_back(ui::TargetChanged{target_});
+}
+
+void Client::retarget_after_leaving(const std::string& room, Outbox& out) {
+    if (last_room_ == room)
+        last_room_.clear();
+    if (target_.kind != Target::Kind::Room || target_.name != room)
+        return;
+    if (rooms_.count(proto::kLobby) != 0)
+        set_target({Target::Kind::Room, proto::kLobby}, out);
+    else if (!rooms_.empty())
+        set_target({Target::Kind::Room, *rooms_.begin()}, out);
+    else
+        set_target({Target::Kind::None, {}}, out);
+}
+
+ui::Status Client::status() const {
+    ui::Status s;
+    s.name = cfg_.name;
+    s.server = cfg_.server;
+    s.public_endpoint = public_endpoint_;
+    s.rtt = reg_.rtt();
+    s.rooms.assign(rooms_.begin(), rooms_.end());
+    s.target = target_;
+    s.state = reg_.state();
+    return s;
+}
+
+// ---- Commands ----
+
+bool Client::require_online(Outbox& out) const {
+    switch (reg_.state()) {
+    case ConnectionState::Online:
+        return true;
+    case ConnectionState::Connecting:
+        out.events.emplace_back(
+            ui::Error{"offline", "not registered with the server yet: nothing was sent"});
+        return false;
+    case ConnectionState::Reconnecting:
+        out.events.emplace_back(
+            ui::Error{"offline", "reconnecting to the server: nothing was sent"});
+        return false;
+    case ConnectionState::Closed:
+        break;
+    }
+    return false;
+}
+
+std::optional<std::vector<std::string>> Client::chunks(const std::string& text,
+                                                       Outbox& out) const {
+    auto pieces = split_utf8(text, proto::kMaxTextBytes);
+    if (pieces.size() > cfg_.max_chunks) {
+        out.events.emplace_back(ui::Error{
+            "usage", "line of " + std::to_string(text.size()) + " bytes is too long: at most " +
+                         std::to_string(cfg_.max_chunks * proto::kMaxTextBytes) +
+                         " bytes; nothing was sent"});
+        return std::nullopt;
+    }
+    return pieces;
+}
+
+void Client::command(const cmd::Say& c, Time now, Outbox& out) {
+    if (target_.kind == Target::Kind::None) {
+        out.events.emplace_back(
+            ui::Error{"no_room", "you are in no room: /join ROOM first; nothing was sent"});
+        return;
+    }
+    if (!require_online(out))
+        return;
+    const auto pieces = chunks(c.text, out);
+    if (!pieces)
+        return;
+    if (target_.kind == Target::Kind::Direct) {
+        for (const auto& piece : *pieces)
+            send_direct(target_.name, piece, now, out);
+        return;
+    }
+    for (const auto& piece : *pieces) {
+        Pending p{Pending::Kind::Say, {}, target_.name, {}, piece, {}, {}, 0, false};
+        const auto id = request(std::move(p), now);
+        send(proto::Say{*reg_.token(), id, target_.name, piece}, out);
+        out.events.emplace_back(ui::Message{target_.name, cfg_.name, piece, true});
+    }
+}
+
+void Client::send_direct(const std::string& name, const std::string& text, Time now,
+                         Outbox& out) {
+    const std::vector<std::string> to{name};
+    Pending p{Pending::Kind::Dm, {}, {}, to, text, {}, {}, 0, false};
+    const auto id = request(std::move(p), now);
+    send(proto::Direct{*reg_.token(), id, to, text}, out);
+    out.events.emplace_back(ui::Direct{cfg_.name, to, text, true, true});
+}
+
+void Client::command(const cmd::Help&, Time, Outbox& out) {
+    for (const auto& line : help_lines())
+        out.events.emplace_back(ui::Info{line});
+}
+
+void Client::command(const cmd::Join& c, Time now, Outbox& out) {
+    if (!require_online(out))
+        return;
+    Pending p{Pending::Kind::Join, {}, c.room, {}, {}, {}, {}, 0, false};
+    const auto id = request(std::move(p), now);
+    send(proto::Join{*reg_.token(), id, c.room}, out);
+}
+
+void Client::command(const cmd::Leave& c, Time now, Outbox& out) {
+    std::string room;
+    if (c.room)
+        room = *c.room;
+    else if (target_.kind == Target::Kind::Room)
+        room = target_.name;
+    else {
+        out.events.emplace_back(ui::Error{
+            "usage", "no current room to leave: use /leave ROOM (or /disconnect first)"});
+        return;
+    }
+    if (!require_online(out))
+        return;
+    Pending p{Pending::Kind::Leave, {}, room, {}, {}, {}, {}, 0, false};
+    const auto id = request(std::move(p), now);
+    send(proto::Leave{*reg_.token(), id, room}, out);
+}
+
+void Client::command(const cmd::Rooms&, Time now, Outbox& out) {
+    if (!require_online(out))
+        return;
+    Pending p{Pending::Kind::Rooms, {}, {}, {}, {}, {}, {}, 1, false};
+    const auto id = request(std::move(p), now);
+    send(proto::ListRooms{*reg_.token(), id, 0}, out);
+}
+
+void Client::command(const cmd::Users& c, Time now, Outbox& out) {
+    if (!require_online(out))
+        return;
+    Pending p{Pending::Kind::Users, {}, c.room.value_or(""), {}, {}, {}, {}, 1, c.room.has_value()};
+    const auto id = request(std::move(p), now);
+    send(proto::ListUsers{*reg_.token(), id, c.room, 0}, out);
+}
+
+void Client::command(const cmd::Msg& c, Time now, Outbox& out) {
+    if (!require_online(out))
+        return;
+    const auto pieces = chunks(c.text, out);
+    if (!pieces)
+        return;
+    for (const auto& piece : *pieces) {
+        Pending p{Pending::Kind::Dm, {}, {}, c.to, piece, {}, {}, 0, false};
+        const auto id = request(std::move(p), now);
+        send(proto::Direct{*reg_.token(), id, c.to, piece}, out);
+        out.events.emplace_back(ui::Direct{cfg_.name, c.to, piece, true, true});
+    }
+}
+
+void Client::command(const cmd::Create& c, Time now, Outbox& out) {
+    if (!require_online(out))
+        return;
+    Pending p{Pending::Kind::Create, {}, c.room, c.members, {}, {}, {}, 0, false};
+    const auto id = request(std::move(p), now);
+    send(proto::CreateRoom{*reg_.token(), id, c.room, c.members}, out);
+}
+
+void Client::command(const cmd::Room& c, Time, Outbox& out) {
+    if (rooms_.count(c.room) == 0) {
+        out.events.emplace_back(ui::Error{
+            "not_in_room", "you are not in room " + c.room + ": /join " + c.room + " first"});
+        return;
+    }
+    set_target({Target::Kind::Room, c.room}, out);
+}
+
+void Client::command(const cmd::Status&, Time, Outbox& out) {
+    out.events.emplace_back(status());
+}
+
+void Client::command(const cmd::Quit&, Time now, Outbox& out) {
+    auto bye = shutdown(now);
+    for (auto& d : bye.datagrams)
+        out.datagrams.push_back(std::move(d));
+    out.events.emplace_back(ui::Quit{});
+}
+
+void Client::command(const cmd::Connect& c, Time now, Outbox& out) {
+    if (c.name == cfg_.name) {
+        out.events.emplace_back(ui::Error{"usage", "you cannot /connect to yourself"});
+        return;
+    }
+    if (!require_online(out))
+        return;
+    Pending p{Pending::Kind::Connect, {}, {}, {c.name}, {}, {}, {}, 0, false};
+    const auto id = request(std::move(p), now);
+    send(proto::Connect{*reg_.token(), id, c.name}, out);
+}
+
+void Client::command(const cmd::Disconnect&, Time, Outbox& out) {
+    if (target_.kind != Target::Kind::Direct) {
+        out.events.emplace_back(ui::Error{"usage", "not talking to anyone directly"});
+        return;
+    }
+    out.events.emplace_back(ui::Info{"stopped talking to " + target_.name + " directly"});
+    if (!last_room_.empty() && rooms_.count(last_room_) != 0)
+        set_target({Target::Kind::Room, last_room_}, out);
+    else if (!rooms_.empty())
+        set_target({Target::Kind::Room, rooms_.count(proto::kLobby) != 0 ? proto::kLobby
+                                                                         : *rooms_.begin()},
+                   out);
+    else
+        set_target({Target::Kind::None, {}}, out);
+}
+
+// ---- Messages from the server ----
+
+void Client::handle(const proto::Welcome& m, Time now, Outbox& out) {
+    const auto before = reg_.state();
+    if (before == ConnectionState::Online || before == ConnectionState::Closed)
+        return; // a duplicate (we resent hello before the first welcome arrived)
+    const bool new_session = reg_.welcomed(m, now);
+    public_endpoint_ = m.public_endpoint;
+    log_.info("registered server=" + cfg_.server.to_string() + " name=" + m.name +
+              " public=" + m.public_endpoint.to_string() +
+              " hb=" + std::to_string(m.heartbeat.count()) + "ms new_session=" +
+              (new_session ? "yes" : "no"));
+    if (before == ConnectionState::Connecting) {
+        rooms_ = {proto::kLobby};
+        out.events.emplace_back(ui::Connection{
+            ConnectionState::Online, "connected to " + cfg_.server.to_string() + " as " + m.name +
+                                         " (public address " +
+                                         m.public_endpoint.to_string() + ")"});
+        if (cfg_.room != proto::kLobby) {
+            // Joined optimistically, so a line typed at once goes to the right room: the
+            // join reaches the server before it, on the same socket.
+            rooms_.insert(cfg_.room);
+            Pending p{Pending::Kind::Join, {}, cfg_.room, {}, {}, {}, {}, 0, false};
+            const auto id = request(std::move(p), now);
+            send(proto::Join{*reg_.token(), id, cfg_.room}, out);
+        }
+        set_target({Target::Kind::Room, cfg_.room}, out);
+        return;
+    }
+    // Reconnecting: back. A new session starts in the lobby only, so restore our rooms.
+    std::vector<std::string> rejoined;
+    if (new_session) {
+        for (const auto& room : rooms_) {
+            if (room == proto::kLobby)
+                continue;
+            Pending p{Pending::Kind::Rejoin, {}, room, {}, {}, {}, {}, 0, false};
+            const auto id = request(std::move(p), now);
+            send(proto::Join{*reg_.token(), id, room}, out);
+            rejoined.push_back(room);
+        }
+        if (rooms_.count(proto::kLobby) == 0) {
+            Pending p{Pending::Kind::Unjoin, {}, proto::kLobby, {}, {}, {}, {}, 0, false};
+            const auto id = request(std::move(p), now);
+            send(proto::Leave{*reg_.token(), id, proto::kLobby}, out);
+        }
+    }
+    out.events.emplace_back(ui::Connection{
+        ConnectionState::Online,
+        "back online with " + cfg_.server.to_string() +
+            (rejoined.empty() ? std::string() : "; rejoined " + join_names(rejoined, ", "))});
+}
+
+void Client::startup_refused(const proto::Error& m, Outbox& out) {
+    out.events.emplace_back(ui::Fatal{"the rendezvous refused us: " + m.text});
+    log_.error("startup_failed server=" + cfg_.server.to_string() +
+               " reason=" + std::string(proto::wire_name(m.code)));
+    reg_.close();
+    closed_ = true;
+}
+
+void Client::handle(const proto::Error& m, Time now, Outbox& out) {
+    const std::string code(proto::wire_name(m.code));
+    if (reg_.state() == ConnectionState::Connecting) {
+        // Answers to hello: the name is taken, the server is full, this address already has
+        // a session under another name. None will change by asking again.
+        startup_refused(m, out);
+        return;
+    }
+    if (reg_.state() == ConnectionState::Reconnecting) {
+        if (m.code == proto::ErrorCode::NameTaken && !told_name_taken_) {
+            told_name_taken_ = true;
+            out.events.emplace_back(ui::Error{code, m.text + " (still retrying)"});
+        }
+        return;
+    }
+    std::optional<Pending> p;
+    if (m.id) {
+        if (auto it = pending_.find(*m.id); it != pending_.end()) {
+            p = std::move(it->second);
+            pending_.erase(it);
+        }
+    }
+    if (m.code == proto::ErrorCode::NoSession) {
+        if (p && (p->kind == Pending::Kind::Say || p->kind == Pending::Kind::Dm))
+            fail_request(*p, "not_delivered", "the server lost our session", out);
+        session_lost(now, "the server no longer knows this session", out);
+        return;
+    }
+    if (!p) {
+        out.events.emplace_back(ui::Error{code, m.text});
+        return;
+    }
+    if (p->kind == Pending::Kind::Join && rooms_.count(p->room) != 0 &&
+        target_.name == p->room) {
+        rooms_.erase(p->room); // the optimistic --room join failed
+        retarget_after_leaving(p->room, out);
+    }
+    if (p->kind == Pending::Kind::Rejoin) {
+        rooms_.erase(p->room);
+        out.events.emplace_back(ui::Error{code, "could not rejoin " + p->room + ": " + m.text});
+        retarget_after_leaving(p->room, out);
+        return;
+    }
+    if (p->kind == Pending::Kind::Unjoin)
+        return;
+    fail_request(*p, code, m.text, out);
+}
+
+void Client::handle(const proto::Ok& m, Time now, Outbox& out) {
+    auto it = pending_.find(m.id);
+    if (it == pending_.end())
+        return; // late (already reported as unanswered) or a duplicate
+    Pending p = std::move(it->second);
+    pending_.erase(it);
+    (void)now;
+    switch (p.kind) {
+    case Pending::Kind::Join:
+        rooms_.insert(p.room);
+        out.events.emplace_back(ui::Joined{p.room, cfg_.name, std::nullopt, true});
+        set_target({Target::Kind::Room, p.room}, out);
+        break;
+    case Pending::Kind::Leave:
+        rooms_.erase(p.room);
+        out.events.emplace_back(ui::Left{p.room, cfg_.name, proto::LeaveReason::Left, true});
+        retarget_after_leaving(p.room, out);
+        break;
+    case Pending::Kind::Create:
+        rooms_.insert(p.room);
+        out.events.emplace_back(ui::Joined{p.room, cfg_.name, cfg_.name, true});
+        set_target({Target::Kind::Room, p.room}, out);
+        break;
+    case Pending::Kind::Rejoin:
+    case Pending::Kind::Unjoin:
+    case Pending::Kind::Say:
+    case Pending::Kind::Rooms:
+    case Pending::Kind::Users:
+    case Pending::Kind::Connect:
+        break;
+    case Pending::Kind::Dm:
+        break;
+    }
+    if (!m.unknown.empty() && (p.kind == Pending::Kind::Dm || p.kind == Pending::Kind::Create))
+        out.events.emplace_back(ui::Error{
+            "no_such_user", "not online: " + join_names(m.unknown, ", ") +
+                                (p.kind == Pending::Kind::Dm ? " (message not delivered to them)"
+                                                             : " (not added to " + p.room + ")")});
+}
+
+void Client::handle(const proto::RoomList& m, Time now, Outbox& out) {
+    auto it = pending_.find(m.id);
+    if (it == pending_.end() || it->second.kind != Pending::Kind::Rooms)
+        return;
+    Pending p = std::move(it->second);
+    pending_.erase(it);
+    p.room_pages.insert(p.room_pages.end(), m.rooms.begin(), m.rooms.end());
+    if (m.next && p.pages < cfg_.max_list_pages) {
+        ++p.pages;
+        const auto id = request(std::move(p), now);
+        send(proto::ListRooms{*reg_.token(), id, *m.next}, out);
+        return;
+    }
+    out.events.emplace_back(ui::RoomList{std::move(p.room_pages), m.total});
+}
+
+void Client::handle(const proto::UserList& m, Time now, Outbox& out) {
+    auto it = pending_.find(m.id);
+    if (it == pending_.end() || it->second.kind != Pending::Kind::Users)
+        return;
+    Pending p = std::move(it->second);
+    pending_.erase(it);
+    p.user_pages.insert(p.user_pages.end(), m.users.begin(), m.users.end());
+    if (m.next && p.pages < cfg_.max_list_pages) {
+        ++p.pages;
+        std::optional<std::string> room;
+        if (p.users_in_room)
+            room = p.room;
+        const auto id = request(std::move(p), now);
+        send(proto::ListUsers{*reg_.token(), id, room, *m.next}, out);
+        return;
+    }
+    std::optional<std::string> room;
+    if (p.users_in_room)
+        room = p.room;
+    out.events.emplace_back(ui::UserList{std::move(room), std::move(p.user_pages), m.total});
+}
+
+void Client::handle(const proto::RoomMessage& m, Outbox& out) {
+    out.events.emplace_back(ui::Message{m.room, m.from, m.text, false});
+}
+
+void Client::handle(const proto::DirectMessage& m, Outbox& out) {
+    out.events.emplace_back(ui::Direct{m.from, m.to, m.text, false, true});
+}
+
+void Client::handle(const proto::MemberJoined& m, Outbox& out) {
+    const bool self = m.name == cfg_.name;
+    if (self)
+        rooms_.insert(m.room); // someone's /create added us
+    out.events.emplace_back(ui::Joined{m.room, m.name, m.by, self});
+}
+
+void Client::handle(const proto::MemberLeft& m, Outbox& out) {
+    const bool self = m.name == cfg_.name;
+    if (self) {
+        rooms_.erase(m.room);
+        retarget_after_leaving(m.room, out);
+    }
+    out.events.emplace_back(ui::Left{m.room, m.name, m.reason, self});
+}
+
+void Client::handle(const proto::PeerInfo& m, Outbox& out) {
+    introduced_[m.name] = m;
+    out.events.emplace_back(
+        ui::PeerFound{m.name, m.public_endpoint, m.private_endpoints, m.initiator});
+    if (!m.initiator)
+        return; // they connected to us; we keep our target until we /connect back
+    for (auto it = pending_.begin(); it != pending_.end(); ++it) {
+        if (it->second.kind == Pending::Kind::Connect && it->second.names.front() == m.name) {
+            pending_.erase(it);
+            break;
+        }
+    }
+    set_target({Target::Kind::Direct, m.name}, out);
+}
+
+} // namespace chat::peer

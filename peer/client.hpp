@@ -1,0 +1,136 @@
+// The peer core: the chat client with no I/O of its own. The shell passes every datagram,
+// every command the user typed and a monotonic `now` in, sends the datagrams that come back,
+// shows the UiEvents, and calls on_tick() at next_wakeup(). No sockets, clocks, terminals or
+// prints in here; logging goes through the injected Logger, randomness through the Rng.
+//
+// Registration and heartbeat timing live in Registration; this class owns what is said:
+// requests and their answers, rooms, the current target. Direct conversations go through
+// send_direct(), today a `dm` relayed by the rendezvous: the P2P issue puts hole punching
+// behind that one function (and handles the datagrams from non-server sources that
+// on_datagram() ignores for now).
+#pragma once
+
+#include "commands.hpp"
+#include "events.hpp"
+#include "registration.hpp"
+
+#include "proto/logger.hpp"
+#include "proto/message.hpp"
+#include "proto/rng.hpp"
+#include "proto/time.hpp"
+
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace chat::peer {
+
+struct ClientConfig {
+    std::string name;                        // valid name
+    std::string room = "lobby";              // the first target; joined if not the lobby
+    proto::Endpoint server;                  // the rendezvous
+    std::vector<proto::Endpoint> private_endpoints; // <= 4 LAN candidates for hello
+    RegistrationConfig registration;
+    Duration request_timeout = 5s;   // no answer by then: say so (the server or path is lossy)
+    std::size_t max_list_pages = 25; // /rooms and /users stop after 25 * 40 = 1000 entries
+    std::size_t max_chunks = 16;     // a line longer than 16 * 500 bytes is refused: the
+                                     // server's burst of 50 datagrams must cover it
+};
+
+class Client {
+  public:
+    Client(ClientConfig cfg, Rng& rng, Logger& log);
+
+    Outbox start(Time now); // sends the first hello
+    Outbox on_datagram(const proto::Endpoint& from, std::string_view bytes, Time now);
+    Outbox on_command(const Command& c, Time now);
+    Outbox on_tick(Time now); // harmless if early
+    std::optional<Time> next_wakeup() const;
+    Outbox shutdown(Time now); // bye to the server if we have a session; then Closed
+
+    ConnectionState state() const { return reg_.state(); }
+    const std::set<std::string>& rooms() const { return rooms_; }
+    const Target& target() const { return target_; }
+    std::optional<proto::Endpoint> public_endpoint() const { return public_endpoint_; }
+    std::optional<Duration> rtt() const { return reg_.rtt(); }
+    const Registration& registration() const { return reg_; }
+
+  private:
+    struct Pending {
+        enum class Kind { Join, Rejoin, Leave, Unjoin, Say, Dm, Rooms, Users, Create, Connect };
+        Kind kind;
+        Time deadline;
+        std::string room;               // Join, Rejoin, Leave, Unjoin, Say, Users, Create
+        std::vector<std::string> names; // Dm recipients, Create members, Connect name
+        std::string text;               // Say, Dm (for "not delivered")
+        std::vector<proto::RoomInfo> room_pages;
+        std::vector<std::string> user_pages;
+        std::size_t pages = 0;
+        bool users_in_room = false;
+    };
+
+    // Commands.
+    void command(const cmd::Say& c, Time now, Outbox& out);
+    void command(const cmd::Help& c, Time now, Outbox& out);
+    void command(const cmd::Join& c, Time now, Outbox& out);
+    void command(const cmd::Leave& c, Time now, Outbox& out);
+    void command(const cmd::Rooms& c, Time now, Outbox& out);
+    void command(const cmd::Users& c, Time now, Outbox& out);
+    void command(const cmd::Msg& c, Time now, Outbox& out);
+    void command(const cmd::Create& c, Time now, Outbox& out);
+    void command(const cmd::Room& c, Time now, Outbox& out);
+    void command(const cmd::Status& c, Time now, Outbox& out);
+    void command(const cmd::Quit& c, Time now, Outbox& out);
+    void command(const cmd::Connect& c, Time now, Outbox& out);
+    void command(const cmd::Disconnect& c, Time now, Outbox& out);
+    bool require_online(Outbox& out) const;
+    // Splits text into protocol-sized chunks; nullopt (and an error event) if too long.
+    std::optional<std::vector<std::string>> chunks(const std::string& text, Outbox& out) const;
+    // The seam for the P2P issue: text to a peer we /connect-ed to. Relayed as `dm` today.
+    void send_direct(const std::string& name, const std::string& text, Time now, Outbox& out);
+
+    // Messages from the server.
+    void handle(const proto::Welcome& m, Time now, Outbox& out);
+    void handle(const proto::Ok& m, Time now, Outbox& out);
+    void handle(const proto::Error& m, Time now, Outbox& out);
+    void handle(const proto::RoomList& m, Time now, Outbox& out);
+    void handle(const proto::UserList& m, Time now, Outbox& out);
+    void handle(const proto::RoomMessage& m, Outbox& out);
+    void handle(const proto::DirectMessage& m, Outbox& out);
+    void handle(const proto::MemberJoined& m, Outbox& out);
+    void handle(const proto::MemberLeft& m, Outbox& out);
+    void handle(const proto::PeerInfo& m, Outbox& out);
+    void startup_refused(const proto::Error& m, Outbox& out);
+
+    // The session.
+    void run_timers(Time now, Outbox& out);
+    void send_hello(Outbox& out);
+    void session_lost(Time now, std::string_view why, Outbox& out);
+    void expire_requests(Time now, Outbox& out);
+    void fail_request(const Pending& p, std::string code, std::string_view why, Outbox& out);
+
+    // Requests.
+    proto::RequestId request(Pending p, Time now);
+    void send(const proto::Message& m, Outbox& out) const;
+    void set_target(Target t, Outbox& out);
+    void retarget_after_leaving(const std::string& room, Outbox& out);
+    ui::Status status() const;
+
+    ClientConfig cfg_;
+    Logger& log_;
+    Registration reg_;
+    std::set<std::string> rooms_; // rooms we are in, as far as we know
+    Target target_;
+    std::string last_room_;       // where /disconnect returns to
+    std::optional<proto::Endpoint> public_endpoint_;
+    std::map<proto::RequestId, Pending> pending_;
+    proto::RequestId next_id_ = 1;
+    std::map<std::string, proto::PeerInfo> introduced_; // by name: for the P2P issue
+    bool told_name_taken_ = false; // while reconnecting, say it once
+    bool closed_ = false;
+};
+
+} // namespace chat::peer

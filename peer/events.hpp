@@ -1,0 +1,113 @@
+// What the peer core hands back: datagrams for the rendezvous and UiEvents for the screen.
+// A UiEvent is a fact ("bob said hi in dev", "the server is gone"), never text: render.cpp
+// turns it into a line for a person or a JSON object for a program (peer/JSON_EVENTS.md),
+// so the TTY UI, the pipe mode and --json all show the same things.
+#pragma once
+
+#include "proto/endpoint.hpp"
+#include "proto/message.hpp"
+#include "proto/time.hpp"
+
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+namespace chat::peer {
+
+struct Datagram {
+    proto::Endpoint to;
+    std::string bytes; // <= proto::kMaxDatagram
+};
+
+// Where plain text goes.
+struct Target {
+    enum class Kind { None, Room, Direct };
+    Kind kind = Kind::None;
+    std::string name; // the room, or the peer's name
+    friend bool operator==(const Target&, const Target&) = default;
+};
+
+enum class ConnectionState { Connecting, Online, Reconnecting, Closed };
+
+namespace ui {
+struct Message { // a line in a room
+    std::string room;
+    std::string from; // a name, or a legacy client's "ip:port"
+    std::string text;
+    bool self = false; // our own line, echoed
+};
+struct Direct { // a direct message
+    std::string from;
+    std::vector<std::string> to; // every recipient
+    std::string text;
+    bool self = false;
+    bool relayed = true; // through the rendezvous (the only path until P2P lands)
+};
+struct Joined {
+    std::string room;
+    std::string name;
+    std::optional<std::string> by; // set when /create added `name`
+    bool self = false;
+};
+struct Left {
+    std::string room;
+    std::string name;
+    proto::LeaveReason reason;
+    bool self = false;
+};
+struct RoomList { // the answer to /rooms, every page
+    std::vector<proto::RoomInfo> rooms;
+    std::uint32_t total = 0;
+};
+struct UserList { // the answer to /users
+    std::optional<std::string> room;
+    std::vector<std::string> users;
+    std::uint32_t total = 0;
+};
+struct Status {
+    std::string name;
+    proto::Endpoint server;
+    std::optional<proto::Endpoint> public_endpoint;
+    std::optional<Duration> rtt; // smoothed
+    std::vector<std::string> rooms;
+    Target target;
+    ConnectionState state = ConnectionState::Connecting;
+};
+struct Connection { // registered, lost, back
+    ConnectionState state;
+    std::string text; // for a person
+};
+struct PeerFound { // the rendezvous introduced a peer (after /connect, ours or theirs)
+    std::string name;
+    proto::Endpoint public_endpoint;
+    std::vector<proto::Endpoint> private_endpoints;
+    bool initiator = false; // true when we sent /connect
+};
+struct TargetChanged {
+    Target target;
+};
+struct Info { // help lines, results of commands
+    std::string text;
+};
+struct Error { // a refused command or request; the client carries on
+    std::string code; // a server error code ("no_such_room") or ours ("usage", "offline",
+                      // "no_answer", "not_delivered", "no_room", "name_taken")
+    std::string text;
+};
+struct Fatal { // the client cannot start: the shell prints it and exits 1
+    std::string text;
+};
+struct Quit {}; // the user asked to leave: the shell exits 0
+} // namespace ui
+
+using UiEvent = std::variant<ui::Message, ui::Direct, ui::Joined, ui::Left, ui::RoomList,
+                             ui::UserList, ui::Status, ui::Connection, ui::PeerFound,
+                             ui::TargetChanged, ui::Info, ui::Error, ui::Fatal, ui::Quit>;
+
+struct Outbox {
+    std::vector<Datagram> datagrams;
+    std::vector<UiEvent> events;
+};
+
+} // namespace chat::peer

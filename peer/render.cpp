@@ -1,0 +1,309 @@
+// Rendering UiEvents as text and as JSON; see render.hpp and JSON_EVENTS.md.
+#include "render.hpp"
+
+#include "utf8.hpp"
+
+#include "proto/limits.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <array>
+#include <cstdio>
+
+namespace chat::peer {
+namespace {
+
+using nlohmann::json;
+
+template <class... Ts> struct Overloaded : Ts... {
+    using Ts::operator()...;
+};
+template <class... Ts> Overloaded(Ts...) -> Overloaded<Ts...>;
+
+std::string two_digits(int v) {
+    std::array<char, 4> buf{};
+    std::snprintf(buf.data(), buf.size(), "%02d", v % 100);
+    return buf.data();
+}
+
+// Replaces C1 controls (U+0080..U+009F; some terminals act on U+009B as CSI) with U+FFFD.
+std::string printable(std::string_view s) {
+    std::string out;
+    out.reserve(s.size());
+    for (std::size_t i = 0; i < s.size();) {
+        const std::size_t n = code_point_length(s, i);
+        const char32_t cp = code_point_at(s, i);
+        if ((cp >= 0x80 && cp < 0xA0) || cp < 0x09 || (cp > 0x09 && cp < 0x20) || cp == 0x7F)
+            out += "\xEF\xBF\xBD";
+        else
+            out.append(s, i, n);
+        i += n;
+    }
+    return out;
+}
+
+std::string join(const std::vector<std::string>& names, std::string_view sep = ", ") {
+    std::string s;
+    for (const auto& n : names) {
+        if (!s.empty())
+            s += sep;
+        s += n;
+    }
+    return s;
+}
+
+class Painter {
+  public:
+    explicit Painter(bool on) : on_(on) {}
+    std::string name(std::string_view n) const {
+        return paint(std::to_string(name_color(n)), printable(n));
+    }
+    std::string dim(std::string_view s) const { return paint("2", s); }
+    std::string red(std::string_view s) const { return paint("31", s); }
+    std::string bold(std::string_view s) const { return paint("1", s); }
+
+  private:
+    std::string paint(std::string_view sgr, std::string_view s) const {
+        if (!on_)
+            return std::string(s);
+        return "\x1b[" + std::string(sgr) + "m" + std::string(s) + "\x1b[0m";
+    }
+    bool on_;
+};
+
+std::string_view state_name(ConnectionState s) {
+    switch (s) {
+    case ConnectionState::Connecting:
+        return "connecting";
+    case ConnectionState::Online:
+        return "online";
+    case ConnectionState::Reconnecting:
+        return "reconnecting";
+    case ConnectionState::Closed:
+        return "closed";
+    }
+    return "closed";
+}
+
+std::string_view kind_name(Target::Kind k) {
+    switch (k) {
+    case Target::Kind::None:
+        return "none";
+    case Target::Kind::Room:
+        return "room";
+    case Target::Kind::Direct:
+        return "direct";
+    }
+    return "none";
+}
+
+std::string target_text(const Target& t) {
+    switch (t.kind) {
+    case Target::Kind::None:
+        return "no room (/join ROOM)";
+    case Target::Kind::Room:
+        return "room " + t.name;
+    case Target::Kind::Direct:
+        return t.name + " (relayed through the server)";
+    }
+    return {};
+}
+
+json endpoints(const std::vector<proto::Endpoint>& eps) {
+    json a = json::array();
+    for (const auto& e : eps)
+        a.push_back(e.to_string());
+    return a;
+}
+
+} // namespace
+
+int name_color(std::string_view name) {
+    static constexpr std::array<int, 12> kPalette{31, 32, 33, 34, 35, 36, 91, 92, 93, 94, 95, 96};
+    std::uint32_t h = 2166136261U; // FNV-1a: stable across runs and machines
+    for (const char c : name) {
+        h ^= static_cast<unsigned char>(c);
+        h *= 16777619U;
+    }
+    return kPalette[h % kPalette.size()];
+}
+
+std::vector<std::string> render_text(const UiEvent& e, const WallClock& clock,
+                                     const RenderOptions& opts) {
+    const Painter p(opts.color);
+    const std::string ts = p.dim(two_digits(clock.hour) + ":" + two_digits(clock.minute)) + " ";
+    const auto notice = [&](std::string_view s) { return ts + p.dim("-- ") + std::string(s); };
+    return std::visit(
+        Overloaded{
+            [&](const ui::Message& m) -> std::vector<std::string> {
+                return {ts + p.dim("[" + m.room + "]") + " " + p.name(m.from) + ": " +
+                        printable(m.text)};
+            },
+            [&](const ui::Direct& m) -> std::vector<std::string> {
+                std::string to;
+                for (const auto& n : m.to)
+                    to += (to.empty() ? "" : ",") + p.name(n);
+                return {ts + p.dim(m.relayed ? "[dm, relayed]" : "[dm]") + " " + p.name(m.from) +
+                        " -> " + to + ": " + printable(m.text)};
+            },
+            [&](const ui::Joined& m) -> std::vector<std::string> {
+                if (m.self && m.by && *m.by != m.name)
+                    return {notice(p.name(*m.by) + " added you to " + m.room + " (/room " +
+                                   m.room + " to talk there)")};
+                if (m.self)
+                    return {notice("you joined " + m.room)};
+                if (m.by)
+                    return {notice(p.name(*m.by) + " added " + p.name(m.name) + " to " + m.room)};
+                return {notice(p.name(m.name) + " joined " + m.room)};
+            },
+            [&](const ui::Left& m) -> std::vector<std::string> {
+                const std::string who = m.self ? std::string("you") : p.name(m.name);
+                switch (m.reason) {
+                case proto::LeaveReason::Left:
+                    return {notice(who + " left " + m.room)};
+                case proto::LeaveReason::Quit:
+                    return {notice(who + " quit (" + m.room + ")")};
+                case proto::LeaveReason::Timeout:
+                    return {notice(who + " timed out (" + m.room + ")")};
+                }
+                return {};
+            },
+            [&](const ui::RoomList& m) -> std::vector<std::string> {
+                std::vector<std::string> lines{
+                    p.dim("-- ") + std::to_string(m.total) +
+                    (m.total == 1 ? " room" : " rooms") +
+                    (m.rooms.size() < m.total
+                         ? " (first " + std::to_string(m.rooms.size()) + " shown)"
+                         : "") +
+                    ":"};
+                for (const auto& r : m.rooms)
+                    lines.push_back("   " + r.name + " (" + std::to_string(r.members) + ")");
+                return lines;
+            },
+            [&](const ui::UserList& m) -> std::vector<std::string> {
+                std::vector<std::string> names;
+                for (const auto& u : m.users)
+                    names.push_back(p.name(u));
+                std::string head = std::to_string(m.total) + (m.total == 1 ? " user" : " users") +
+                                   (m.room ? " in " + *m.room : std::string(" online"));
+                if (m.users.size() < m.total)
+                    head += " (first " + std::to_string(m.users.size()) + " shown)";
+                return {p.dim("-- ") + head + ": " + join(names)};
+            },
+            [&](const ui::Status& m) -> std::vector<std::string> {
+                return {
+                    p.dim("-- ") + "status: " + std::string(state_name(m.state)) + " as " +
+                        p.name(m.name) + " via " + m.server.to_string(),
+                    "   public address: " +
+                        (m.public_endpoint ? m.public_endpoint->to_string() : "unknown"),
+                    "   rtt: " +
+                        (m.rtt ? std::to_string(m.rtt->count()) + " ms" : std::string("unknown")),
+                    "   rooms: " + (m.rooms.empty() ? std::string("none") : join(m.rooms)),
+                    "   talking to: " + target_text(m.target)};
+            },
+            [&](const ui::Connection& m) -> std::vector<std::string> {
+                return {notice(p.bold(m.text))};
+            },
+            [&](const ui::PeerFound& m) -> std::vector<std::string> {
+                if (m.initiator)
+                    return {notice("found " + p.name(m.name) + " at " +
+                                   m.public_endpoint.to_string() +
+                                   "; messages are relayed through the server for now")};
+                return {notice(p.name(m.name) + " wants to talk to you directly: /connect " +
+                               m.name + " to answer")};
+            },
+            [&](const ui::TargetChanged& m) -> std::vector<std::string> {
+                return {notice("now talking to " + target_text(m.target))};
+            },
+            [&](const ui::Info& m) -> std::vector<std::string> { return {m.text}; },
+            [&](const ui::Error& m) -> std::vector<std::string> {
+                return {p.red("!! " + printable(m.text))};
+            },
+            [&](const ui::Fatal& m) -> std::vector<std::string> {
+                return {"peer: " + printable(m.text)};
+            },
+            [&](const ui::Quit&) -> std::vector<std::string> { return {}; },
+        },
+        e);
+}
+
+std::string render_json(const UiEvent& e, const WallClock& clock) {
+    json j = std::visit(
+        Overloaded{
+            [](const ui::Message& m) -> json {
+                return {{"event", "message"},
+                        {"room", m.room},
+                        {"from", m.from},
+                        {"text", m.text},
+                        {"self", m.self}};
+            },
+            [](const ui::Direct& m) -> json {
+                return {{"event", "dm"},     {"from", m.from},       {"to", m.to},
+                        {"text", m.text},    {"self", m.self},       {"relayed", m.relayed}};
+            },
+            [](const ui::Joined& m) -> json {
+                json o{{"event", "joined"}, {"room", m.room}, {"name", m.name}, {"self", m.self}};
+                if (m.by)
+                    o["by"] = *m.by;
+                return o;
+            },
+            [](const ui::Left& m) -> json {
+                return {{"event", "left"},
+                        {"room", m.room},
+                        {"name", m.name},
+                        {"reason", std::string(proto::wire_name(m.reason))},
+                        {"self", m.self}};
+            },
+            [](const ui::RoomList& m) -> json {
+                json rooms = json::array();
+                for (const auto& r : m.rooms)
+                    rooms.push_back({{"name", r.name}, {"members", r.members}});
+                return {{"event", "rooms"}, {"rooms", rooms}, {"total", m.total}};
+            },
+            [](const ui::UserList& m) -> json {
+                json o{{"event", "users"}, {"users", m.users}, {"total", m.total}};
+                o["room"] = m.room ? json(*m.room) : json(nullptr);
+                return o;
+            },
+            [](const ui::Status& m) -> json {
+                json o{{"event", "status"},
+                       {"state", std::string(state_name(m.state))},
+                       {"name", m.name},
+                       {"server", m.server.to_string()},
+                       {"rooms", m.rooms},
+                       {"target",
+                        {{"kind", std::string(kind_name(m.target.kind))}, {"name", m.target.name}}}};
+                o["public"] = m.public_endpoint ? json(m.public_endpoint->to_string()) : json(nullptr);
+                o["rtt_ms"] = m.rtt ? json(m.rtt->count()) : json(nullptr);
+                return o;
+            },
+            [](const ui::Connection& m) -> json {
+                return {{"event", "connection"},
+                        {"state", std::string(state_name(m.state))},
+                        {"text", m.text}};
+            },
+            [](const ui::PeerFound& m) -> json {
+                return {{"event", "peer"},
+                        {"name", m.name},
+                        {"public", m.public_endpoint.to_string()},
+                        {"private", endpoints(m.private_endpoints)},
+                        {"initiator", m.initiator}};
+            },
+            [](const ui::TargetChanged& m) -> json {
+                return {{"event", "target"},
+                        {"kind", std::string(kind_name(m.target.kind))},
+                        {"name", m.target.name}};
+            },
+            [](const ui::Info& m) -> json { return {{"event", "info"}, {"text", m.text}}; },
+            [](const ui::Error& m) -> json {
+                return {{"event", "error"}, {"code", m.code}, {"text", m.text}};
+            },
+            [](const ui::Fatal& m) -> json { return {{"event", "fatal"}, {"text", m.text}}; },
+            [](const ui::Quit&) -> json { return {{"event", "quit"}}; },
+        },
+        e);
+    j["ts"] = clock.unix_ms;
+    return j.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+} // namespace chat::peer
