@@ -18,7 +18,9 @@ struct PendingSend {
 
 } // namespace
 
-UdpSocket::UdpSocket(uv_loop_t* loop) : h_(uv_udp_init, loop) {
+UdpSocket::UdpSocket(uv_loop_t* loop)
+    : h_(uv_udp_init_ex, loop, static_cast<unsigned>(AF_UNSPEC | UV_UDP_RECVMMSG)),
+      buffer_(new char[kSlotBytes * kRecvBatch]) {
     h_.get()->data = this;
 }
 
@@ -92,7 +94,7 @@ void UdpSocket::on_alloc(uv_handle_t* h, std::size_t, uv_buf_t* buf) {
         *buf = uv_buf_init(nullptr, 0);
         return;
     }
-    *buf = uv_buf_init(self->buffer_, sizeof self->buffer_);
+    *buf = uv_buf_init(self->buffer_.get(), static_cast<unsigned>(kSlotBytes * kRecvBatch));
 }
 
 void UdpSocket::on_recv(uv_udp_t* h, ssize_t nread, const uv_buf_t* buf, const sockaddr* addr,
@@ -105,7 +107,8 @@ void UdpSocket::on_recv(uv_udp_t* h, ssize_t nread, const uv_buf_t* buf, const s
         return;
     }
     if (addr == nullptr)
-        return; // nread == 0, no address: nothing more to read
+        return; // nread == 0, no address: nothing more to read, or (UV_UDP_MMSG_FREE) the
+                // end of a recvmmsg batch, whose buffer is ours and needs no freeing
     const auto from = proto::Endpoint::from_sockaddr(addr);
     if (!from)
         return;

@@ -2,6 +2,7 @@
 // the common case. Settles libuv's edge cases once: nread == 0 with a null address is
 // "nothing more to read", UV_UDP_PARTIAL is a truncated (oversize) datagram, and
 // uv_udp_try_send's UV_EAGAIN falls back to a queued uv_udp_send that owns its bytes.
+// Datagrams are read kRecvBatch at a time with one recvmmsg (libuv's UV_UDP_RECVMMSG).
 #pragma once
 
 #include "handle.hpp"
@@ -9,6 +10,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <span>
 #include <string_view>
 
@@ -51,9 +53,14 @@ class UdpSocket {
     OnDatagram on_datagram_;
     UdpStats stats_;
     int family_ = 0;
-    // One receive buffer, reused: libuv reads one datagram at a time into it. One byte more
-    // than the largest legal datagram lets an oversize one be seen (and dropped) as such.
-    char buffer_[64 * 1024];
+    // With UV_UDP_RECVMMSG libuv splits the buffer it is given into 64 KiB slots, one per
+    // datagram, and reads at most 20 (its UV__MMSG_MAXWIDTH) per recvmmsg call. A slot
+    // larger than any legal datagram lets an oversize one be seen (and dropped) as such.
+    static constexpr std::size_t kSlotBytes = 64 * 1024;
+    static constexpr std::size_t kRecvBatch = 20;
+    // One receive buffer, reused for every batch: pages of slots that are never filled are
+    // never touched, so it costs little resident memory.
+    std::unique_ptr<char[]> buffer_;
 };
 
 } // namespace chat::uvpp
