@@ -298,6 +298,58 @@ TEST_F(RendezvousE2e, HelloWithTokenFromNewAddressMovesTheSession) {
     EXPECT_EQ(err->code, proto::ErrorCode::NoSession);
 }
 
+TEST_F(RendezvousE2e, DirectMessageReachesOnlineNamesAndReportsUnknownOnes) {
+    ASSERT_NO_FATAL_FAILURE(start({}));
+    JsonPeer alice(port(), "alice");
+    JsonPeer bob(port(), "bob");
+    ASSERT_TRUE(alice.register_now());
+    ASSERT_TRUE(bob.register_now());
+    alice.send(proto::Direct{alice.token(), 42, {"bob", "zed"}, "psst"});
+    const auto dm = bob.wait_for<proto::DirectMessage>();
+    ASSERT_TRUE(dm) << "bob skipped:" << bob.skipped();
+    EXPECT_EQ(dm->from, "alice");
+    EXPECT_EQ(dm->text, "psst");
+    const auto ok = alice.wait_for<proto::Ok>([](const proto::Ok& o) { return o.id == 42; });
+    ASSERT_TRUE(ok) << "alice skipped:" << alice.skipped();
+    EXPECT_EQ(ok->unknown, std::vector<std::string>{"zed"});
+}
+
+TEST_F(RendezvousE2e, ConnectGivesBothSidesTheOthersObservedEndpointAndOneNonce) {
+    ASSERT_NO_FATAL_FAILURE(start({}));
+    JsonPeer alice(port(), "alice");
+    JsonPeer bob(port(), "bob");
+    ASSERT_TRUE(alice.register_now());
+    ASSERT_TRUE(bob.register_now());
+    alice.send(proto::Connect{alice.token(), 9, "bob"});
+    const auto at_alice = alice.wait_for<proto::PeerInfo>();
+    const auto at_bob = bob.wait_for<proto::PeerInfo>();
+    ASSERT_TRUE(at_alice) << "alice skipped:" << alice.skipped();
+    ASSERT_TRUE(at_bob) << "bob skipped:" << bob.skipped();
+    EXPECT_EQ(at_alice->name, "bob");
+    EXPECT_EQ(at_alice->public_endpoint.to_string(), bob.socket().address());
+    EXPECT_TRUE(at_alice->initiator);
+    EXPECT_EQ(at_bob->name, "alice");
+    EXPECT_EQ(at_bob->public_endpoint.to_string(), alice.socket().address());
+    EXPECT_FALSE(at_bob->initiator);
+    EXPECT_EQ(at_alice->nonce, at_bob->nonce);
+    EXPECT_EQ(at_alice->nonce.size(), proto::kNonceHexChars);
+}
+
+TEST_F(RendezvousE2e, ConnectToPlainTextClientIsRefused) {
+    ASSERT_NO_FATAL_FAILURE(start({"--allow-plaintext"}));
+    JsonPeer alice(port(), "alice");
+    ASSERT_TRUE(alice.register_now());
+    e2e::UdpClient carol;
+    carol.send(port(), proto::kPing);
+    ASSERT_TRUE(alice.wait_for<proto::MemberJoined>(
+        [&](const proto::MemberJoined& j) { return j.name == carol.address(); }));
+    alice.send(proto::Connect{alice.token(), 10, carol.address()});
+    const auto err = alice.wait_for<proto::Error>();
+    ASSERT_TRUE(err) << "alice skipped:" << alice.skipped();
+    EXPECT_EQ(err->code, proto::ErrorCode::BadRequest);
+    EXPECT_EQ(carol.receive(300ms), std::nullopt);
+}
+
 // ---------------------------------------------------------------- eviction
 
 TEST_F(RendezvousE2e, SilentPeerIsEvictedAfterTenSecondsAndItsRoomsAreTold) {
