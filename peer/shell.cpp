@@ -100,10 +100,20 @@ proto::Endpoint Shell::resolve_server() {
     if (rc != 0)
         throw std::runtime_error("cannot resolve rendezvous host \"" + hp.host +
                                  "\": " + uv_strerror(rc));
-    std::optional<proto::Endpoint> found;
-    for (const addrinfo* ai = req.addrinfo; ai != nullptr && !found; ai = ai->ai_next)
-        found = proto::Endpoint::from_sockaddr(ai->ai_addr);
+    // A name with both families (localhost: 127.0.0.1 and ::1) is reached over IPv4: the
+    // rendezvous listens on 0.0.0.0 unless told otherwise, and a UDP send gives no error to
+    // fall back on when the other address is silent.
+    std::optional<proto::Endpoint> found, v6;
+    for (const addrinfo* ai = req.addrinfo; ai != nullptr && !found; ai = ai->ai_next) {
+        const auto ep = proto::Endpoint::from_sockaddr(ai->ai_addr);
+        if (ep && ep->is_v4())
+            found = ep;
+        else if (ep && !v6)
+            v6 = ep;
+    }
     uv_freeaddrinfo(req.addrinfo);
+    if (!found)
+        found = v6;
     if (!found)
         throw std::runtime_error("rendezvous host \"" + hp.host + "\" has no usable address");
     log_.info("resolved host=" + hp.host + " addr=" + found->to_string());
