@@ -121,6 +121,7 @@ Outbox Client::on_command(const Command& c, Time now) {
     if (closed_)
         return out;
     std::visit([&](const auto& cmd) { command(cmd, now, out); }, c);
+    pacer_.spend(out.datagrams.size(), now);
     if (!closed_)
         run_timers(now, out);
     return out;

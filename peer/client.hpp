@@ -13,6 +13,7 @@
 #include "commands.hpp"
 #include "events.hpp"
 #include "registration.hpp"
+#include "send_pacer.hpp"
 
 #include "proto/logger.hpp"
 #include "proto/message.hpp"
@@ -58,6 +59,10 @@ class Client {
     std::optional<Duration> rtt() const { return reg_.rtt(); }
     const Registration& registration() const { return reg_; }
     bool has_pending() const { return !pending_.empty(); } // requests awaiting an answer
+    // Whether the next command may be sent at `now` without going over the server's rate
+    // limit (see SendPacer), and when it may. The shell holds input back until then.
+    bool ready_for_input(Time now) const { return pacer_.ready(now); }
+    Time input_ready_at(Time now) const { return pacer_.ready_at(now); }
 
   private:
     struct Pending {
@@ -130,6 +135,7 @@ class Client {
     std::map<proto::RequestId, Pending> pending_;
     proto::RequestId next_id_ = 1;
     std::map<std::string, proto::PeerInfo> introduced_; // by name: for the P2P issue
+    SendPacer pacer_{Time{}};
     bool told_name_taken_ = false; // while reconnecting, say it once
     bool closed_ = false;
 };

@@ -263,6 +263,8 @@ void Shell::drain_queued_input() {
             break;
         if (cfg_.mode != UiMode::Terminal && client_->has_pending())
             break;
+        if (!client_->ready_for_input(now()))
+            break; // a paste or a fast script: held back under the server's rate limit
         const std::string line = std::move(queued_.front());
         queued_.pop_front();
         run_line(line);
@@ -330,11 +332,22 @@ void Shell::arm_timer() {
     auto wake = client_->next_wakeup();
     if (finish_by_ && (!wake || *finish_by_ < *wake))
         wake = finish_by_;
+    // Input held back by the pacer alone (not by a missing answer, which a datagram or the
+    // request's own deadline ends) needs a wake-up when the pacer allows it: that is always
+    // later than now, so this timer cannot spin.
+    const Time t = now();
+    const bool waiting_for_answer = cfg_.mode != UiMode::Terminal && client_->has_pending();
+    if (!queued_.empty() && client_->state() == ConnectionState::Online && !waiting_for_answer &&
+        !client_->ready_for_input(t)) {
+        const Time ready = client_->input_ready_at(t);
+        if (!wake || ready < *wake)
+            wake = ready;
+    }
     if (!wake) {
         timer_->stop();
         return;
     }
-    const auto delay = std::chrono::duration_cast<std::chrono::milliseconds>(*wake - now());
+    const auto delay = std::chrono::duration_cast<std::chrono::milliseconds>(*wake - t);
     timer_->start(std::max(delay, std::chrono::milliseconds{0}), [this] { on_timer(); });
 }
 

@@ -305,6 +305,20 @@ TEST_F(PeerE2E, PlainPipesPrintPlainLines) {
             EXPECT_EQ(l.find('\x1b'), std::string::npos) << "escape code in pipe mode: " << l;
 }
 
+TEST_F(PeerE2E, AFastScriptIsPacedSoEveryLineArrives) {
+    // 60 lines at once would pass the server's 20/s (burst 50) limit, which drops silently.
+    ASSERT_NO_FATAL_FAILURE(start_server());
+    auto& bot = online_peer("bot");
+    auto& reader = online_peer("reader");
+    for (int i = 0; i < 60; ++i)
+        bot.type("line " + std::to_string(i));
+    for (int i = 0; i < 60; ++i)
+        ASSERT_TRUE(reader.wait_for("message",
+                                    message_from("bot", "line " + std::to_string(i), "lobby")))
+            << "line " << i << reader.seen();
+    EXPECT_FALSE(bot.wait_for("error", {}, 500ms)) << bot.seen();
+}
+
 // ---- Leaving ----
 
 TEST_F(PeerE2E, QuitEndOfInputAndSigtermExitZeroAndSayBye) {

@@ -513,5 +513,19 @@ TEST_F(ClientTest, EarlyTickChangesNothing) {
     EXPECT_EQ(client_.next_wakeup(), wake);
 }
 
+
+TEST_F(ClientTest, FastInputIsHeldBackBelowTheServersRateLimit) {
+    register_now();
+    int sent_now = 0;
+    while (client_.ready_for_input(now_) && sent_now < 100) {
+        command(cmd::Say{"line " + std::to_string(sent_now)});
+        ++sent_now;
+    }
+    EXPECT_EQ(sent_now, 20); // the burst
+    EXPECT_GT(client_.input_ready_at(now_), now_);
+    now_ = client_.input_ready_at(now_);
+    EXPECT_TRUE(client_.ready_for_input(now_));
+}
+
 } // namespace
 } // namespace chat::peer::testing
