@@ -31,8 +31,8 @@ std::string sample(std::string_view text) {
 
 std::string seconds_text(Duration d) {
     const auto tenths = d.count() / 100;
-    return std::to_string(tenths / 10) + (tenths % 10 != 0 ? "." + std::to_string(tenths % 10) : "") +
-           " s";
+    return std::to_string(tenths / 10) +
+           (tenths % 10 != 0 ? "." + std::to_string(tenths % 10) : "") + " s";
 }
 
 } // namespace
@@ -64,8 +64,8 @@ Outbox Client::on_datagram(const proto::Endpoint& from, std::string_view bytes, 
     }
     auto decoded = proto::decode(bytes);
     if (const auto* err = std::get_if<proto::DecodeError>(&decoded)) {
-        log_.debug("dropped from=" + from.to_string() + " reason=" +
-                   std::string(proto::name(err->reason)) + " detail=" + err->detail +
+        log_.debug("dropped from=" + from.to_string() +
+                   " reason=" + std::string(proto::name(err->reason)) + " detail=" + err->detail +
                    " sample=" + proto::sanitized_sample(bytes));
         // Plain "NAME\nTEXT" lines mean the server takes us for a legacy plain-text client:
         // it restarted with --allow-plaintext and our #ping# registered us as one.
@@ -178,15 +178,14 @@ void Client::run_timers(Time now, Outbox& out) {
             reg_.ping_sent(now);
             break;
         case Registration::Due::Lost:
-            session_lost(now,
-                         "no answer from the server for " + seconds_text(now - reg_.last_pong()),
-                         out);
+            session_lost(
+                now, "no answer from the server for " + seconds_text(now - reg_.last_pong()), out);
             break;
         case Registration::Due::StartupFailed:
-            out.events.emplace_back(ui::Fatal{
-                "no answer from the rendezvous at " + cfg_.server.to_string() + " within " +
-                seconds_text(cfg_.registration.startup_timeout) +
-                ": check the address and that the server is running"});
+            out.events.emplace_back(
+                ui::Fatal{"no answer from the rendezvous at " + cfg_.server.to_string() +
+                          " within " + seconds_text(cfg_.registration.startup_timeout) +
+                          ": check the address and that the server is running"});
             log_.error("startup_failed server=" + cfg_.server.to_string() + " reason=no_welcome");
             reg_.close();
             closed_ = true;
@@ -222,13 +221,11 @@ void Client::expire_requests(Time now, Outbox& out) {
         const Pending p = std::move(it->second);
         it = pending_.erase(it);
         fail_request(p, "no_answer",
-                     "no answer from the server within " + seconds_text(cfg_.request_timeout),
-                     out);
+                     "no answer from the server within " + seconds_text(cfg_.request_timeout), out);
     }
 }
 
-void Client::fail_request(const Pending& p, std::string code, std::string_view why,
-                          Outbox& out) {
+void Client::fail_request(const Pending& p, std::string code, std::string_view why, Outbox& out) {
     std::string what;
     switch (p.kind) {
     case Pending::Kind::Say:
@@ -330,8 +327,7 @@ bool Client::require_online(Outbox& out) const {
     return false;
 }
 
-std::optional<std::vector<std::string>> Client::chunks(const std::string& text,
-                                                       Outbox& out) const {
+std::optional<std::vector<std::string>> Client::chunks(const std::string& text, Outbox& out) const {
     auto pieces = split_utf8(text, proto::kMaxTextBytes);
     if (pieces.size() > cfg_.max_chunks) {
         out.events.emplace_back(ui::Error{
@@ -367,8 +363,7 @@ void Client::command(const cmd::Say& c, Time now, Outbox& out) {
     }
 }
 
-void Client::send_direct(const std::string& name, const std::string& text, Time now,
-                         Outbox& out) {
+void Client::send_direct(const std::string& name, const std::string& text, Time now, Outbox& out) {
     const std::vector<std::string> to{name};
     Pending p{Pending::Kind::Dm, {}, {}, to, text, {}, {}, 0, false};
     const auto id = request(std::move(p), now);
@@ -396,8 +391,8 @@ void Client::command(const cmd::Leave& c, Time now, Outbox& out) {
     else if (target_.kind == Target::Kind::Room)
         room = target_.name;
     else {
-        out.events.emplace_back(ui::Error{
-            "usage", "no current room to leave: use /leave ROOM (or /disconnect first)"});
+        out.events.emplace_back(
+            ui::Error{"usage", "no current room to leave: use /leave ROOM (or /disconnect first)"});
         return;
     }
     if (!require_online(out))
@@ -447,8 +442,8 @@ void Client::command(const cmd::Create& c, Time now, Outbox& out) {
 
 void Client::command(const cmd::Room& c, Time, Outbox& out) {
     if (rooms_.count(c.room) == 0) {
-        out.events.emplace_back(ui::Error{
-            "not_in_room", "you are not in room " + c.room + ": /join " + c.room + " first"});
+        out.events.emplace_back(ui::Error{"not_in_room", "you are not in room " + c.room +
+                                                             ": /join " + c.room + " first"});
         return;
     }
     set_target({Target::Kind::Room, c.room}, out);
@@ -486,8 +481,8 @@ void Client::command(const cmd::Disconnect&, Time, Outbox& out) {
     if (!last_room_.empty() && rooms_.count(last_room_) != 0)
         set_target({Target::Kind::Room, last_room_}, out);
     else if (!rooms_.empty())
-        set_target({Target::Kind::Room, rooms_.count(proto::kLobby) != 0 ? proto::kLobby
-                                                                         : *rooms_.begin()},
+        set_target({Target::Kind::Room,
+                    rooms_.count(proto::kLobby) != 0 ? proto::kLobby : *rooms_.begin()},
                    out);
     else
         set_target({Target::Kind::None, {}}, out);
@@ -501,16 +496,15 @@ void Client::handle(const proto::Welcome& m, Time now, Outbox& out) {
         return; // a duplicate (we resent hello before the first welcome arrived)
     const bool new_session = reg_.welcomed(m, now);
     public_endpoint_ = m.public_endpoint;
-    log_.info("registered server=" + cfg_.server.to_string() + " name=" + m.name +
-              " public=" + m.public_endpoint.to_string() +
-              " hb=" + std::to_string(m.heartbeat.count()) + "ms new_session=" +
-              (new_session ? "yes" : "no"));
+    log_.info("registered server=" + cfg_.server.to_string() + " name=" + m.name + " public=" +
+              m.public_endpoint.to_string() + " hb=" + std::to_string(m.heartbeat.count()) +
+              "ms new_session=" + (new_session ? "yes" : "no"));
     if (before == ConnectionState::Connecting) {
         rooms_ = {proto::kLobby};
-        out.events.emplace_back(ui::Connection{
-            ConnectionState::Online, "connected to " + cfg_.server.to_string() + " as " + m.name +
-                                         " (public address " +
-                                         m.public_endpoint.to_string() + ")"});
+        out.events.emplace_back(
+            ui::Connection{ConnectionState::Online, "connected to " + cfg_.server.to_string() +
+                                                        " as " + m.name + " (public address " +
+                                                        m.public_endpoint.to_string() + ")"});
         if (cfg_.room != proto::kLobby) {
             // Joined optimistically, so a line typed at once goes to the right room: the
             // join reaches the server before it, on the same socket.
@@ -585,8 +579,7 @@ void Client::handle(const proto::Error& m, Time now, Outbox& out) {
         out.events.emplace_back(ui::Error{code, m.text});
         return;
     }
-    if (p->kind == Pending::Kind::Join && rooms_.count(p->room) != 0 &&
-        target_.name == p->room) {
+    if (p->kind == Pending::Kind::Join && rooms_.count(p->room) != 0 && target_.name == p->room) {
         rooms_.erase(p->room); // the optimistic --room join failed
         retarget_after_leaving(p->room, out);
     }

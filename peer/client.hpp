@@ -30,9 +30,9 @@
 namespace chat::peer {
 
 struct ClientConfig {
-    std::string name;                        // valid name
-    std::string room = "lobby";              // the first target; joined if not the lobby
-    proto::Endpoint server;                  // the rendezvous
+    std::string name;                               // valid name
+    std::string room = "lobby";                     // the first target; joined if not the lobby
+    proto::Endpoint server;                         // the rendezvous
     std::vector<proto::Endpoint> private_endpoints; // <= 4 LAN candidates for hello
     RegistrationConfig registration;
     Duration request_timeout = 5s;   // no answer by then: say so (the server or path is lossy)
@@ -130,7 +130,7 @@ class Client {
     Registration reg_;
     std::set<std::string> rooms_; // rooms we are in, as far as we know
     Target target_;
-    std::string last_room_;       // where /disconnect returns to
+    std::string last_room_; // where /disconnect returns to
     std::optional<proto::Endpoint> public_endpoint_;
     std::map<proto::RequestId, Pending> pending_;
     proto::RequestId next_id_ = 1;

@@ -90,7 +90,7 @@ struct TargetChanged {
 struct Info { // help lines, results of commands
     std::string text;
 };
-struct Error { // a refused command or request; the client carries on
+struct Error {        // a refused command or request; the client carries on
     std::string code; // a server error code ("no_such_room") or ours ("usage", "offline",
                       // "no_answer", "not_delivered", "no_room", "name_taken")
     std::string text;

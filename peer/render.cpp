@@ -15,9 +15,7 @@ namespace {
 
 using nlohmann::json;
 
-template <class... Ts> struct Overloaded : Ts... {
-    using Ts::operator()...;
-};
+template <class... Ts> struct Overloaded : Ts... { using Ts::operator()...; };
 template <class... Ts> Overloaded(Ts...) -> Overloaded<Ts...>;
 
 std::string two_digits(int v) {
@@ -148,8 +146,8 @@ std::vector<std::string> render_text(const UiEvent& e, const WallClock& clock,
             },
             [&](const ui::Joined& m) -> std::vector<std::string> {
                 if (m.self && m.by && *m.by != m.name)
-                    return {notice(p.name(*m.by) + " added you to " + m.room + " (/room " +
-                                   m.room + " to talk there)")};
+                    return {notice(p.name(*m.by) + " added you to " + m.room + " (/room " + m.room +
+                                   " to talk there)")};
                 if (m.self && m.by)
                     return {notice("you created " + m.room)};
                 if (m.self)
@@ -172,8 +170,7 @@ std::vector<std::string> render_text(const UiEvent& e, const WallClock& clock,
             },
             [&](const ui::RoomList& m) -> std::vector<std::string> {
                 std::vector<std::string> lines{
-                    p.dim("-- ") + std::to_string(m.total) +
-                    (m.total == 1 ? " room" : " rooms") +
+                    p.dim("-- ") + std::to_string(m.total) + (m.total == 1 ? " room" : " rooms") +
                     (m.rooms.size() < m.total
                          ? " (first " + std::to_string(m.rooms.size()) + " shown)"
                          : "") +
@@ -193,15 +190,14 @@ std::vector<std::string> render_text(const UiEvent& e, const WallClock& clock,
                 return {p.dim("-- ") + head + ": " + join(names)};
             },
             [&](const ui::Status& m) -> std::vector<std::string> {
-                return {
-                    p.dim("-- ") + "status: " + std::string(state_name(m.state)) + " as " +
-                        p.name(m.name) + " via " + m.server.to_string(),
-                    "   public address: " +
-                        (m.public_endpoint ? m.public_endpoint->to_string() : "unknown"),
-                    "   rtt: " +
-                        (m.rtt ? std::to_string(m.rtt->count()) + " ms" : std::string("unknown")),
-                    "   rooms: " + (m.rooms.empty() ? std::string("none") : join(m.rooms)),
-                    "   talking to: " + target_text(m.target)};
+                return {p.dim("-- ") + "status: " + std::string(state_name(m.state)) + " as " +
+                            p.name(m.name) + " via " + m.server.to_string(),
+                        "   public address: " +
+                            (m.public_endpoint ? m.public_endpoint->to_string() : "unknown"),
+                        "   rtt: " + (m.rtt ? std::to_string(m.rtt->count()) + " ms"
+                                            : std::string("unknown")),
+                        "   rooms: " + (m.rooms.empty() ? std::string("none") : join(m.rooms)),
+                        "   talking to: " + target_text(m.target)};
             },
             [&](const ui::Connection& m) -> std::vector<std::string> {
                 return {notice(p.bold(m.text))};
@@ -240,8 +236,8 @@ std::string render_json(const UiEvent& e, const WallClock& clock) {
                         {"self", m.self}};
             },
             [](const ui::Direct& m) -> json {
-                return {{"event", "dm"},     {"from", m.from},       {"to", m.to},
-                        {"text", m.text},    {"self", m.self},       {"relayed", m.relayed}};
+                return {{"event", "dm"},  {"from", m.from}, {"to", m.to},
+                        {"text", m.text}, {"self", m.self}, {"relayed", m.relayed}};
             },
             [](const ui::Joined& m) -> json {
                 json o{{"event", "joined"}, {"room", m.room}, {"name", m.name}, {"self", m.self}};
@@ -268,14 +264,16 @@ std::string render_json(const UiEvent& e, const WallClock& clock) {
                 return o;
             },
             [](const ui::Status& m) -> json {
-                json o{{"event", "status"},
-                       {"state", std::string(state_name(m.state))},
-                       {"name", m.name},
-                       {"server", m.server.to_string()},
-                       {"rooms", m.rooms},
-                       {"target",
-                        {{"kind", std::string(kind_name(m.target.kind))}, {"name", m.target.name}}}};
-                o["public"] = m.public_endpoint ? json(m.public_endpoint->to_string()) : json(nullptr);
+                json o{
+                    {"event", "status"},
+                    {"state", std::string(state_name(m.state))},
+                    {"name", m.name},
+                    {"server", m.server.to_string()},
+                    {"rooms", m.rooms},
+                    {"target",
+                     {{"kind", std::string(kind_name(m.target.kind))}, {"name", m.target.name}}}};
+                o["public"] =
+                    m.public_endpoint ? json(m.public_endpoint->to_string()) : json(nullptr);
                 o["rtt_ms"] = m.rtt ? json(m.rtt->count()) : json(nullptr);
                 return o;
             },
@@ -296,12 +294,18 @@ std::string render_json(const UiEvent& e, const WallClock& clock) {
                         {"kind", std::string(kind_name(m.target.kind))},
                         {"name", m.target.name}};
             },
-            [](const ui::Info& m) -> json { return {{"event", "info"}, {"text", m.text}}; },
+            [](const ui::Info& m) -> json {
+                return {{"event", "info"}, {"text", m.text}};
+            },
             [](const ui::Error& m) -> json {
                 return {{"event", "error"}, {"code", m.code}, {"text", m.text}};
             },
-            [](const ui::Fatal& m) -> json { return {{"event", "fatal"}, {"text", m.text}}; },
-            [](const ui::Quit&) -> json { return {{"event", "quit"}}; },
+            [](const ui::Fatal& m) -> json {
+                return {{"event", "fatal"}, {"text", m.text}};
+            },
+            [](const ui::Quit&) -> json {
+                return {{"event", "quit"}};
+            },
         },
         e);
     j["ts"] = clock.unix_ms;

@@ -96,7 +96,8 @@ proto::Endpoint Shell::resolve_server() {
     uv_getaddrinfo_t req{};
     const std::string port = std::to_string(hp.port);
     // No callback: libuv resolves synchronously, which is what start-up wants.
-    const int rc = uv_getaddrinfo(loop_.get(), &req, nullptr, hp.host.c_str(), port.c_str(), &hints);
+    const int rc =
+        uv_getaddrinfo(loop_.get(), &req, nullptr, hp.host.c_str(), port.c_str(), &hints);
     if (rc != 0)
         throw std::runtime_error("cannot resolve rendezvous host \"" + hp.host +
                                  "\": " + uv_strerror(rc));

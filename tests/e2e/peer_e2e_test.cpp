@@ -110,9 +110,8 @@ class PeerProcess {
 };
 
 auto message_from(const std::string& from, const std::string& text, const std::string& room) {
-    return [=](const json& j) {
-        return j["from"] == from && j["text"] == text && j["room"] == room;
-    };
+    return
+        [=](const json& j) { return j["from"] == from && j["text"] == text && j["room"] == room; };
 }
 
 class PeerE2E : public ::testing::Test {
@@ -163,9 +162,8 @@ TEST_F(PeerE2E, ThreePeersAndAPlainTextClientChatInTheLobby) {
     auto& carol = online_peer("carol");
     e2e::UdpClient legacy;
     legacy.send(port_, "hello from the old days");
-    const auto legacy_line = alice.wait_for("message", message_from(legacy.address(),
-                                                                     "hello from the old days",
-                                                                     "lobby"));
+    const auto legacy_line = alice.wait_for(
+        "message", message_from(legacy.address(), "hello from the old days", "lobby"));
     ASSERT_TRUE(legacy_line) << alice.seen();
 
     alice.type("hi lobby, 你好");
@@ -313,8 +311,8 @@ TEST_F(PeerE2E, AFastScriptIsPacedSoEveryLineArrives) {
     for (int i = 0; i < 60; ++i)
         bot.type("line " + std::to_string(i));
     for (int i = 0; i < 60; ++i)
-        ASSERT_TRUE(reader.wait_for("message",
-                                    message_from("bot", "line " + std::to_string(i), "lobby")))
+        ASSERT_TRUE(
+            reader.wait_for("message", message_from("bot", "line " + std::to_string(i), "lobby")))
             << "line " << i << reader.seen();
     EXPECT_FALSE(bot.wait_for("error", {}, 500ms)) << bot.seen();
 }
@@ -354,7 +352,8 @@ TEST_F(PeerE2E, KilledPeerIsReportedAsTimedOutWithinTenSeconds) {
     std::this_thread::sleep_for(1s);
     const auto killed = Clock::now();
     peers_.back()->process().signal(SIGKILL);
-    const auto left = alice.wait_for("left", [](const json& j) { return j["name"] == "bob"; }, 15s);
+    const auto left = alice.wait_for(
+        "left", [](const json& j) { return j["name"] == "bob"; }, 15s);
     ASSERT_TRUE(left) << alice.seen();
     EXPECT_EQ((*left)["reason"], "timeout");
     // Evicted 10 s after bob was last heard, which was up to one heartbeat (5 s) before
@@ -381,8 +380,8 @@ TEST_F(PeerE2E, PeersComeBackAfterTheRendezvousIsKilledAndRestarted) {
     ASSERT_NO_FATAL_FAILURE(restart_server({"--timeout", "4"}));
 
     for (auto* p : {&alice, &bob}) {
-        EXPECT_TRUE(p->wait_for("connection",
-                                [](const json& j) { return j["state"] == "reconnecting"; }, 15s))
+        EXPECT_TRUE(p->wait_for(
+            "connection", [](const json& j) { return j["state"] == "reconnecting"; }, 15s))
             << p->seen();
         const auto back = p->wait_for(
             "connection", [](const json& j) { return j["state"] == "online"; }, 20s);
@@ -392,8 +391,7 @@ TEST_F(PeerE2E, PeersComeBackAfterTheRendezvousIsKilledAndRestarted) {
     std::printf("both back %.1f s after the rendezvous died\n",
                 Seconds(Clock::now() - died).count());
     alice.type("we are back");
-    EXPECT_TRUE(bob.wait_for("message", message_from("alice", "we are back", "dev")))
-        << bob.seen();
+    EXPECT_TRUE(bob.wait_for("message", message_from("alice", "we are back", "dev"))) << bob.seen();
     bob.type("/rooms");
     const auto rooms = bob.wait_for("rooms");
     ASSERT_TRUE(rooms) << bob.seen();
@@ -409,13 +407,13 @@ TEST_F(PeerE2E, PeersComeBackAfterAGracefulRestart) {
     const auto status = server_.process->wait_exit(kWithin);
     ASSERT_TRUE(status.has_value());
     for (auto* p : {&alice, &bob})
-        EXPECT_TRUE(p->wait_for("connection",
-                                [](const json& j) { return j["state"] == "reconnecting"; }, 2s))
+        EXPECT_TRUE(p->wait_for(
+            "connection", [](const json& j) { return j["state"] == "reconnecting"; }, 2s))
             << p->seen();
     ASSERT_NO_FATAL_FAILURE(restart_server({}));
     for (auto* p : {&alice, &bob})
-        EXPECT_TRUE(p->wait_for("connection",
-                                [](const json& j) { return j["state"] == "online"; }, 20s))
+        EXPECT_TRUE(p->wait_for(
+            "connection", [](const json& j) { return j["state"] == "online"; }, 20s))
             << p->seen();
     alice.type("after the restart");
     EXPECT_TRUE(bob.wait_for("message", message_from("alice", "after the restart", "lobby")))
@@ -426,7 +424,8 @@ TEST_F(PeerE2E, PeersComeBackAfterAGracefulRestart) {
 
 TEST_F(PeerE2E, BadOptionsExitTwoWithUsage) {
     for (const std::vector<std::string>& args :
-         {std::vector<std::string>{"--bogus"}, {"--name", "alice"},
+         {std::vector<std::string>{"--bogus"},
+          {"--name", "alice"},
           {"--rendezvous", "127.0.0.1:7777"},
           {"--rendezvous", "127.0.0.1", "--name", "alice"},
           {"--rendezvous", "127.0.0.1:7777", "--name", "al ice"},
@@ -456,8 +455,8 @@ TEST_F(PeerE2E, TakenNameExitsOneWithOneLine) {
 TEST_F(PeerE2E, SilentServerExitsOneAfterAFewSeconds) {
     e2e::UdpClient silent; // a bound port where nobody answers
     const auto start = Clock::now();
-    const auto r = e2e::run_to_exit(kPeer, {"--rendezvous", silent.address(), "--name", "alice"},
-                                    15s);
+    const auto r =
+        e2e::run_to_exit(kPeer, {"--rendezvous", silent.address(), "--name", "alice"}, 15s);
     EXPECT_EQ(r.exit_code, 1);
     EXPECT_NE(r.err.find("no answer"), std::string::npos) << r.err;
     EXPECT_LE(Seconds(Clock::now() - start).count(), 7.0);
