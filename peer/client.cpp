@@ -135,6 +135,14 @@ Outbox Client::on_tick(Time now) {
     return out;
 }
 
+bool Client::awaiting_answer() const {
+    return std::any_of(pending_.begin(), pending_.end(), [](const auto& entry) {
+        const auto kind = entry.second.kind;
+        return kind != Pending::Kind::Say && kind != Pending::Kind::Dm &&
+               kind != Pending::Kind::Rejoin && kind != Pending::Kind::Unjoin;
+    });
+}
+
 std::optional<Time> Client::next_wakeup() const {
     if (closed_)
         return std::nullopt;

@@ -59,6 +59,10 @@ class Client {
     std::optional<Duration> rtt() const { return reg_.rtt(); }
     const Registration& registration() const { return reg_; }
     bool has_pending() const { return !pending_.empty(); } // requests awaiting an answer
+    // Requests whose answer changes the target or prints something (everything but chat
+    // lines): the terminal holds the next typed line until they are answered, so a paste of
+    // "/join dev" and "hi" says hi in dev.
+    bool awaiting_answer() const;
     // Whether the next command may be sent at `now` without going over the server's rate
     // limit (see SendPacer), and when it may. The shell holds input back until then.
     bool ready_for_input(Time now) const { return pacer_.ready(now); }

@@ -257,12 +257,12 @@ void Shell::drain_queued_input() {
         return;
     draining_ = true;
     while (!queued_.empty() && !closing_) {
-        // Lines wait for the first welcome. From a pipe or --json they also run one at a
-        // time: each after the answers to the one before, so a script's "/create dev bob"
-        // has made dev current before its next line is said, and its output stays in order.
+        // Lines wait for the first welcome, then run one at a time after the answers to the
+        // one before (see waiting_for_answer), so "/create dev bob" has made dev current
+        // before the next line is said, and output stays in order.
         if (client_->state() == ConnectionState::Connecting)
             break;
-        if (cfg_.mode != UiMode::Terminal && client_->has_pending())
+        if (waiting_for_answer())
             break;
         if (!client_->ready_for_input(now()))
             break; // a paste or a fast script: held back under the server's rate limit
@@ -271,6 +271,12 @@ void Shell::drain_queued_input() {
         run_line(line);
     }
     draining_ = false;
+}
+
+bool Shell::waiting_for_answer() const {
+    // A script waits for every answer, so its output is in order; a person only for those
+    // that change where the next line goes or print a result (not for each line's ok).
+    return cfg_.mode == UiMode::Terminal ? client_->awaiting_answer() : client_->has_pending();
 }
 
 void Shell::maybe_finish_input() {
@@ -337,8 +343,7 @@ void Shell::arm_timer() {
     // request's own deadline ends) needs a wake-up when the pacer allows it: that is always
     // later than now, so this timer cannot spin.
     const Time t = now();
-    const bool waiting_for_answer = cfg_.mode != UiMode::Terminal && client_->has_pending();
-    if (!queued_.empty() && client_->state() == ConnectionState::Online && !waiting_for_answer &&
+    if (!queued_.empty() && client_->state() == ConnectionState::Online && !waiting_for_answer() &&
         !client_->ready_for_input(t)) {
         const Time ready = client_->input_ready_at(t);
         if (!wake || ready < *wake)

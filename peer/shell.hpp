@@ -72,6 +72,7 @@ class Shell {
     void print_lines(const std::vector<std::string>& lines);
     void arm_timer();
     void maybe_finish_input();
+    bool waiting_for_answer() const;
     void quit();
     void fail(const std::string& line); // start-up failure or Fatal: stderr, exit 1
     void close_all();

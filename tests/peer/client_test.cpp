@@ -526,5 +526,16 @@ TEST_F(ClientTest, FastInputIsHeldBackBelowTheServersRateLimit) {
     EXPECT_TRUE(client_.ready_for_input(now_));
 }
 
+TEST_F(ClientTest, OnlyRequestsThatChangeTheTargetOrPrintAreAwaited) {
+    register_now();
+    command(cmd::Say{"hi"});
+    EXPECT_TRUE(client_.has_pending());
+    EXPECT_FALSE(client_.awaiting_answer());
+    const auto join = command(cmd::Join{"dev"});
+    EXPECT_TRUE(client_.awaiting_answer());
+    from_server(proto::Ok{id_of<proto::Join>(join), {}});
+    EXPECT_FALSE(client_.awaiting_answer());
+}
+
 } // namespace
 } // namespace chat::peer::testing
