@@ -60,6 +60,7 @@ class Client {
     std::optional<proto::Endpoint> public_endpoint() const { return public_endpoint_; }
     std::optional<Duration> rtt() const { return reg_.rtt(); }
     const Registration& registration() const { return reg_; }
+    bool has_pending() const { return !pending_.empty(); } // requests awaiting an answer
 
   private:
     struct Pending {

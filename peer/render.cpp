@@ -166,6 +166,8 @@ std::vector<std::string> render_text(const UiEvent& e, const WallClock& clock,
                 if (m.self && m.by && *m.by != m.name)
                     return {notice(p.name(*m.by) + " added you to " + m.room + " (/room " +
                                    m.room + " to talk there)")};
+                if (m.self && m.by)
+                    return {notice("you created " + m.room)};
                 if (m.self)
                     return {notice("you joined " + m.room)};
                 if (m.by)

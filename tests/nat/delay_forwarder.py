@@ -69,7 +69,8 @@ def main() -> int:
                 forwarded += 1
             except OSError:
                 dropped += 1  # e.g. the device went down: the packet is lost, as on a wire
-        timeout = max(0.0, queue[0][0] - now) if queue else 1.0
+        # At most 0.2 s: SIGTERM only sets `stop`, and select() resumes after a signal.
+        timeout = min(0.2, max(0.0, queue[0][0] - now)) if queue else 0.2
         try:
             ready, _, _ = select.select([fd], [], [], timeout)
         except InterruptedError:

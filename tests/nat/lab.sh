@@ -24,9 +24,11 @@
 # PID, so a later `up` can sweep a lab whose test was killed (SIGKILL leaves no trap to run).
 # Exit status 77 with a "SKIPPED: reason" line: the lab cannot run here (not root, no network
 # namespaces, an address range already used by the host, tools missing and not installable).
+# shellcheck disable=SC2015 # `[ test ] && [ test ] || continue` is meant: skip unless both hold
 set -euo pipefail
 
-readonly HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+readonly HERE
 readonly LAB_DIR="${UCL_LAB_DIR:-/tmp/ucl-lab}"
 readonly SKIP=77
 readonly NODES="inet rdv nata natb a a2 b"
@@ -51,17 +53,25 @@ usage() {
 # ---- state ----
 
 state_get() { [ -f "$LAB_DIR/$1" ] && cat "$LAB_DIR/$1" || true; }
-prefix() {
-    local p
-    p="$(state_get prefix)"
-    [ -n "$p" ] || die "no lab is up in $LAB_DIR (run: lab.sh up)"
-    echo "$p"
+PREFIX="" # the namespace prefix of the lab in $LAB_DIR, once known (load_prefix or up)
+load_prefix() {
+    [ -n "$PREFIX" ] && return 0
+    PREFIX="$(state_get prefix)"
+    [ -n "$PREFIX" ] || die "no lab is up in $LAB_DIR (run: lab.sh up)"
 }
-ns() { echo "$(prefix)$1"; }
-in_ns() { # in_ns NODE CMD...: run CMD in NODE's namespace
+prefix() {
+    load_prefix
+    echo "$PREFIX"
+}
+ns() {
+    load_prefix
+    echo "$PREFIX$1"
+}
+in_ns() { # in_ns NODE CMD...: run CMD in NODE's namespace (no subshell: up runs ~150 of these)
+    load_prefix
     local n="$1"
     shift
-    ip netns exec "$(ns "$n")" "$@"
+    ip netns exec "$PREFIX$n" "$@"
 }
 
 # ---- preflight ----
@@ -176,8 +186,7 @@ cmd_down() {
 # ---- build ----
 
 add_ns() { # add_ns NODE: create the namespace, recorded before it exists
-    local name
-    name="$(ns "$1")"
+    local name="$PREFIX$1"
     echo "$name" >>"$LAB_DIR/namespaces"
     ip netns add "$name"
     in_ns "$1" ip link set lo up
@@ -187,9 +196,9 @@ add_ns() { # add_ns NODE: create the namespace, recorded before it exists
 # veth NODE1 IF1 NODE2 IF2: a cable between two namespaces, made inside NODE1's (the host's
 # own namespace never sees either end).
 veth() {
-    ip -n "$(ns "$1")" link add "$2" type veth peer name "$4" netns "$(ns "$3")"
-    ip -n "$(ns "$1")" link set "$2" up
-    ip -n "$(ns "$3")" link set "$4" up
+    ip -n "$PREFIX$1" link add "$2" type veth peer name "$4" netns "$PREFIX$3"
+    ip -n "$PREFIX$1" link set "$2" up
+    ip -n "$PREFIX$3" link set "$4" up
 }
 
 # proxy_arp IF: `inet` answers ARP on IF for the addresses it routes elsewhere, so the WAN
@@ -259,6 +268,15 @@ start_delay() { # start_delay MS: every packet entering `inet` from a WAN link w
     done
 }
 
+on_up_exit() { # a failure half-way through `up` takes the half-built lab down
+    local rc=$?
+    if [ "$rc" != 0 ]; then
+        log "up failed; tearing down"
+        cmd_down
+    fi
+    exit "$rc"
+}
+
 cmd_up() {
     local nat_a=cone nat_b=cone delay=0 loss=0
     while [ $# -gt 0 ]; do
@@ -291,13 +309,14 @@ cmd_up() {
     local p="ucl-$$-"
     while ip netns list | grep -q "^$p"; do p="ucl-$$-$RANDOM-"; done
     echo "$p" >"$LAB_DIR/prefix"
+    PREFIX="$p"
     [ -n "${UCL_LAB_OWNER:-}" ] && echo "$UCL_LAB_OWNER" >"$LAB_DIR/owner"
     : >"$LAB_DIR/namespaces"
     : >"$LAB_DIR/pids"
     printf 'nat_a=%s\nnat_b=%s\ndelay_ms=%s\nloss_pct=%s\n' "$nat_a" "$nat_b" "$delay" "$loss" \
         >"$LAB_DIR/config"
     # A failure half-way leaves a half-built lab: take it down before reporting.
-    trap 'rc=$?; [ $rc = 0 ] || { log "up failed; tearing down"; cmd_down; }; exit $rc' EXIT
+    trap on_up_exit EXIT
 
     local n
     for n in $NODES; do add_ns "$n"; done
@@ -372,9 +391,9 @@ cmd_status() {
     tr '\n' ' ' <"$LAB_DIR/config"
     echo
     local n pid
-    for pid in $(cat "$LAB_DIR/pids"); do
+    while read -r pid; do
         if kill -0 "$pid" 2>/dev/null; then echo "pid $pid running"; else echo "pid $pid GONE"; fi
-    done
+    done <"$LAB_DIR/pids"
     for n in $NODES; do
         if [ ! -e "/run/netns/$(ns "$n")" ]; then
             echo "== $n: namespace $(ns "$n") MISSING"
@@ -401,7 +420,7 @@ main() {
     up) cmd_up "$@" ;;
     down) need_root && cmd_down ;;
     exec) cmd_exec "$@" ;;
-    ns) echo "$(ns "${1:?node}")" ;;
+    ns) ns "${1:?node}" ;;
     status) cmd_status ;;
     cut-rdv) cmd_cut_rdv ;;
     restore-rdv) cmd_restore_rdv ;;

@@ -27,6 +27,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 LAB_SH = os.path.join(HERE, "lab.sh")
 PROBE = os.path.join(HERE, "udpprobe.py")
+CHAT_CLIENT = os.path.join(HERE, "chatclient.py")
 SKIP = 77  # CTest SKIP_RETURN_CODE
 
 RDV_IP = "203.0.113.10"
@@ -53,6 +54,8 @@ class Lab:
         self.prefix = None
         self.passed = 0
         self.failed = 0
+        self.log_seq = 0
+        self.logs: list[str] = []
 
     # ---- the lab itself ----
 
@@ -106,16 +109,40 @@ class Lab:
     def spawn(self, node: str, *cmd, ready: str | None = None, timeout=10.0,
               stdin=subprocess.DEVNULL) -> subprocess.Popen:
         """Start CMD in NODE (its PID is the command's: lab.sh and ip netns exec both exec).
-        With `ready`, wait until a stdout line contains it."""
-        p = subprocess.Popen([LAB_SH, "exec", node, *cmd], env=self.env, stdin=stdin,
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, bufsize=1)
+        Its stdout is a pipe for the test to read; its stderr goes to a log file (a pipe
+        nobody reads would fill and stall it), printed by dump_logs(). With `ready`, wait
+        until a stdout line contains it."""
+        self.log_seq += 1
+        log_path = os.path.join(self.dir, f"{self.log_seq:02d}-{node}-"
+                                f"{os.path.basename(str(cmd[0]))}.log")
+        with open(log_path, "w") as log:
+            log.write(f"$ {node}: {' '.join(map(str, cmd))}\n")
+            log.flush()
+            p = subprocess.Popen([LAB_SH, "exec", node, *map(str, cmd)], env=self.env,
+                                 stdin=stdin, stdout=subprocess.PIPE, stderr=log)
         self.procs.append(p)
+        self.logs.append(log_path)
         if ready is not None:
             line = read_line_until(p, lambda s: ready in s, timeout)
             if line is None:
-                raise RuntimeError(f"{node}: {' '.join(cmd)} never printed {ready!r}: "
-                                   f"{p.stderr.read() if p.poll() is not None else ''}")
+                raise RuntimeError(f"{node}: {' '.join(map(str, cmd))} never printed "
+                                   f"{ready!r} (see its log below)")
         return p
+
+    def chat_client(self, node: str, name: str, server: str, bind="0.0.0.0:0",
+                    lifetime=100) -> "ChatClient":
+        """tests/nat/chatclient.py as NAME in NODE, welcomed or not (see ChatClient)."""
+        p = self.spawn(node, sys.executable, CHAT_CLIENT, "--server", server, "--name", name,
+                       "--bind", bind, "--lifetime", str(lifetime), stdin=subprocess.PIPE)
+        return ChatClient(p, name)
+
+    def dump_logs(self, lines=30):
+        """Print the tail of every spawned process's stderr (after a failure)."""
+        for path in self.logs:
+            with contextlib.suppress(OSError), open(path) as f:
+                tail = f.readlines()[-lines:]
+            print(f"---- {os.path.basename(path)}", flush=True)
+            print("".join(tail).rstrip(), flush=True)
 
     def stop(self, p: subprocess.Popen, timeout=3.0):
         if p.poll() is None:
@@ -146,19 +173,75 @@ class Lab:
         return ok
 
 
+class ChatClient:
+    """A running chatclient.py: send it commands, wait for what it receives.
+
+    Every event line it prints is kept in `events`; wait() returns the first one not yet
+    returned that matches, so an event that came early is not missed."""
+
+    def __init__(self, proc: subprocess.Popen, name: str):
+        self.proc = proc
+        self.name = name
+        self.events: list[dict] = []
+        self.taken: set[int] = set()
+        self.local = self.wait(lambda e: e["ev"] == "ready", 10)["local"]
+
+    def send(self, cmd: dict):
+        self.proc.stdin.write((json.dumps(cmd) + "\n").encode())
+        self.proc.stdin.flush()
+
+    def wait(self, pred, timeout=5.0) -> dict | None:
+        deadline = time.monotonic() + timeout
+        i = 0
+        while True:
+            for i in range(i, len(self.events)):
+                if i not in self.taken and pred(self.events[i]):
+                    self.taken.add(i)
+                    return self.events[i]
+            i = len(self.events)
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return None
+            line = read_line_until(self.proc, lambda s: True, left)
+            if line is None:
+                return None
+            with contextlib.suppress(ValueError):
+                self.events.append(json.loads(line))
+
+    def wait_msg(self, t: str, timeout=5.0, sender: str | None = None) -> dict | None:
+        """The next received message of type t (from endpoint `sender`, if given)."""
+        e = self.wait(lambda e: e["ev"] == "recv" and isinstance(e["msg"], dict) and
+                      e["msg"].get("t") == t and (sender is None or e["from"] == sender),
+                      timeout)
+        return None if e is None else dict(e["msg"], _from=e["from"])
+
+
 def read_line_until(p: subprocess.Popen, pred, timeout: float) -> str | None:
-    """Read p's stdout lines until pred(line) holds; None on timeout or EOF."""
+    """Read p's stdout lines until pred(line) holds; None on timeout or EOF. Reads the raw
+    pipe with its own buffer: select() on a buffered file object would miss lines already
+    read into the buffer."""
+    buf = getattr(p, "ucl_buf", b"")
+    fd = p.stdout.fileno()
     deadline = time.monotonic() + timeout
-    while (left := deadline - time.monotonic()) > 0:
-        ready, _, _ = select.select([p.stdout], [], [], left)
-        if not ready:
-            return None
-        line = p.stdout.readline()
-        if line == "":
-            return None
-        if pred(line):
-            return line
-    return None
+    try:
+        while True:
+            while b"\n" in buf:
+                raw, buf = buf.split(b"\n", 1)
+                line = raw.decode(errors="replace") + "\n"
+                if pred(line):
+                    return line
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return None
+            ready, _, _ = select.select([fd], [], [], left)
+            if not ready:
+                return None
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                return None
+            buf += chunk
+    finally:
+        p.ucl_buf = buf
 
 
 @contextlib.contextmanager
@@ -188,6 +271,8 @@ def session(name: str, deadline_s: int = 100):
         print(f"FAIL  {name}: {type(e).__name__}: {e}", flush=True)
     finally:
         signal.alarm(0)
+        if crashed or lab.failed:
+            lab.dump_logs()
         lab.down()
         left = lab.leftover_namespaces()
         if left:
