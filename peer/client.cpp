@@ -469,11 +469,24 @@ void Client::command(const cmd::Msg& c, Time now, Outbox& out) {
     const auto pieces = chunks(c.text, out);
     if (!pieces)
         return;
+    // Recipients with a direct path get the line peer to peer; the rest in one relayed dm.
+    std::vector<std::string> relayed;
+    for (const auto& name : c.to) {
+        const auto path = paths_.find(name);
+        if (path != paths_.end() && path->second.is_direct(now)) {
+            for (const auto& piece : *pieces)
+                send_direct(name, piece, now, out);
+        } else {
+            relayed.push_back(name);
+        }
+    }
+    if (relayed.empty())
+        return;
     for (const auto& piece : *pieces) {
-        Pending p{Pending::Kind::Dm, {}, {}, c.to, piece, {}, {}, 0, false};
+        Pending p{Pending::Kind::Dm, {}, {}, relayed, piece, {}, {}, 0, false};
         const auto id = request(std::move(p), now);
-        send(proto::Direct{*reg_.token(), id, c.to, piece}, out);
-        out.events.emplace_back(ui::Direct{cfg_.name, c.to, piece, true, true});
+        send(proto::Direct{*reg_.token(), id, relayed, piece}, out);
+        out.events.emplace_back(ui::Direct{cfg_.name, relayed, piece, true, true});
     }
 }
 

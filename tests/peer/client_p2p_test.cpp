@@ -83,6 +83,23 @@ TEST_F(ClientP2pTest, AckedProbeMakesTheDirectPathAndTextGoesPeerToPeer) {
     EXPECT_FALSE(shown[0].relayed);
 }
 
+TEST_F(ClientP2pTest, MsgUsesTheDirectPathForPeersThatHaveOne) {
+    direct_path_up(connect_to_bob());
+    const auto out = command(cmd::Msg{{"bob", "carol"}, "both of you"});
+    const auto texts = to_peers<proto::PeerText>(out);
+    ASSERT_EQ(texts.size(), 1u);
+    EXPECT_EQ(texts[0].first, kBobPublic);
+    const auto dms = [&] {
+        std::vector<proto::Direct> v;
+        for (const auto& m : to_server(out))
+            if (const auto* d = std::get_if<proto::Direct>(&m))
+                v.push_back(*d);
+        return v;
+    }();
+    ASSERT_EQ(dms.size(), 1u);
+    EXPECT_EQ(dms[0].to, std::vector<std::string>{"carol"});
+}
+
 TEST_F(ClientP2pTest, IncomingDirectTextIsShownOnceAndAcked) {
     direct_path_up(connect_to_bob());
     const proto::PeerText text{"bob", kNonce, 7, "hi alice"};
