@@ -373,7 +373,8 @@ void Client::command(const cmd::Say& c, Time now, Outbox& out) {
             ui::Error{"no_room", "you are in no room: /join ROOM first; nothing was sent"});
         return;
     }
-    if (!require_online(out))
+    // A direct path needs no rendezvous: chat goes on while the server is unreachable.
+    if (!has_direct_path(target_, now) && !require_online(out))
         return;
     const auto pieces = chunks(c.text, out);
     if (!pieces)
@@ -407,8 +408,17 @@ void Client::send_direct(const std::string& name, const std::string& text, Time 
     out.events.emplace_back(ui::Direct{cfg_.name, {name}, text, true, false});
 }
 
+bool Client::has_direct_path(const Target& t, Time now) const {
+    if (t.kind != Target::Kind::Direct)
+        return false;
+    const auto path = paths_.find(t.name);
+    return path != paths_.end() && path->second.is_direct(now);
+}
+
 void Client::relay_direct(const std::string& name, const std::string& text, Time now,
                           Outbox& out) {
+    if (!require_online(out))
+        return;
     const std::vector<std::string> to{name};
     Pending p{Pending::Kind::Dm, {}, {}, to, text, {}, {}, 0, false};
     const auto id = request(std::move(p), now);
@@ -464,7 +474,10 @@ void Client::command(const cmd::Users& c, Time now, Outbox& out) {
 }
 
 void Client::command(const cmd::Msg& c, Time now, Outbox& out) {
-    if (!require_online(out))
+    const bool all_direct = std::all_of(c.to.begin(), c.to.end(), [&](const std::string& n) {
+        return has_direct_path({Target::Kind::Direct, n}, now);
+    });
+    if (!all_direct && !require_online(out))
         return;
     const auto pieces = chunks(c.text, out);
     if (!pieces)

@@ -119,6 +119,7 @@ class Client {
     void apply(const PathOutput& po, Outbox& out, Time now);
     void run_paths(Time now, Outbox& out);
     void relay_direct(const std::string& name, const std::string& text, Time now, Outbox& out);
+    bool has_direct_path(const Target& t, Time now) const;
     void startup_refused(const proto::Error& m, Outbox& out);
 
     // The session.

@@ -156,6 +156,20 @@ TEST_F(ClientP2pTest, SilentDirectPathFallsBackToRelayAndAsksForAFreshExchange) 
     EXPECT_TRUE(events_as<ui::Direct>(relayed)[0].relayed);
 }
 
+TEST_F(ClientP2pTest, DirectChatGoesOnWhileTheServerIsUnreachable) {
+    direct_path_up(connect_to_bob());
+    // Twenty seconds without a pong: the session is lost; bob keeps answering keepalives.
+    for (int i = 0; i < 40; ++i) {
+        const auto out = run_until(now_ + 500ms);
+        for (const auto& [to, probe] : to_peers<proto::Probe>(out))
+            from_bob(to, proto::ProbeAck{"bob", kNonce, probe.seq, kPublic});
+    }
+    ASSERT_EQ(client_.state(), ConnectionState::Reconnecting);
+    const auto out = command(cmd::Say{"still here"});
+    EXPECT_TRUE(events_as<ui::Error>(out).empty());
+    EXPECT_EQ(to_peers<proto::PeerText>(out).size(), 1u);
+}
+
 TEST_F(ClientP2pTest, TheOtherSidePunchesWithoutChangingItsTarget) {
     const auto out = from_server(proto::PeerInfo{"bob", kBobPublic, {}, kNonce, false});
     EXPECT_EQ(to_peers<proto::Probe>(out).size(), 1u);
