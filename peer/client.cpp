@@ -31,8 +31,8 @@ std::string sample(std::string_view text) {
 
 std::string seconds_text(Duration d) {
     const auto tenths = d.count() / 100;
-    return std::to_string(tenths / 10) + (tenths % 10 != 0 ? "." + std::to_string(tenths % 10) : "") +
-           " s";
+    return std::to_string(tenths / 10) +
+           (tenths % 10 != 0 ? "." + std::to_string(tenths % 10) : "") + " s";
 }
 
 } // namespace
@@ -69,8 +69,8 @@ Outbox Client::on_datagram(const proto::Endpoint& from, std::string_view bytes, 
     }
     auto decoded = proto::decode(bytes);
     if (const auto* err = std::get_if<proto::DecodeError>(&decoded)) {
-        log_.debug("dropped from=" + from.to_string() + " reason=" +
-                   std::string(proto::name(err->reason)) + " detail=" + err->detail +
+        log_.debug("dropped from=" + from.to_string() +
+                   " reason=" + std::string(proto::name(err->reason)) + " detail=" + err->detail +
                    " sample=" + proto::sanitized_sample(bytes));
         // Plain "NAME\nTEXT" lines mean the server takes us for a legacy plain-text client:
         // it restarted with --allow-plaintext and our #ping# registered us as one.
@@ -128,6 +128,11 @@ Outbox Client::on_command(const Command& c, Time now) {
     if (closed_)
         return out;
     std::visit([&](const auto& cmd) { command(cmd, now, out); }, c);
+    // Only what goes to the rendezvous counts against its rate limit; the direct path has none.
+    pacer_.spend(static_cast<std::size_t>(
+                     std::count_if(out.datagrams.begin(), out.datagrams.end(),
+                                   [this](const Datagram& d) { return d.to == cfg_.server; })),
+                 now);
     if (!closed_)
         run_timers(now, out);
     return out;
@@ -194,15 +199,14 @@ void Client::run_timers(Time now, Outbox& out) {
             reg_.ping_sent(now);
             break;
         case Registration::Due::Lost:
-            session_lost(now,
-                         "no answer from the server for " + seconds_text(now - reg_.last_pong()),
-                         out);
+            session_lost(
+                now, "no answer from the server for " + seconds_text(now - reg_.last_pong()), out);
             break;
         case Registration::Due::StartupFailed:
-            out.events.emplace_back(ui::Fatal{
-                "no answer from the rendezvous at " + cfg_.server.to_string() + " within " +
-                seconds_text(cfg_.registration.startup_timeout) +
-                ": check the address and that the server is running"});
+            out.events.emplace_back(
+                ui::Fatal{"no answer from the rendezvous at " + cfg_.server.to_string() +
+                          " within " + seconds_text(cfg_.registration.startup_timeout) +
+                          ": check the address and that the server is running"});
             log_.error("startup_failed server=" + cfg_.server.to_string() + " reason=no_welcome");
             reg_.close();
             closed_ = true;
@@ -238,13 +242,11 @@ void Client::expire_requests(Time now, Outbox& out) {
         const Pending p = std::move(it->second);
         it = pending_.erase(it);
         fail_request(p, "no_answer",
-                     "no answer from the server within " + seconds_text(cfg_.request_timeout),
-                     out);
+                     "no answer from the server within " + seconds_text(cfg_.request_timeout), out);
     }
 }
 
-void Client::fail_request(const Pending& p, std::string code, std::string_view why,
-                          Outbox& out) {
+void Client::fail_request(const Pending& p, std::string code, std::string_view why, Outbox& out) {
     std::string what;
     switch (p.kind) {
     case Pending::Kind::Say:
@@ -354,8 +356,7 @@ bool Client::require_online(Outbox& out) const {
     return false;
 }
 
-std::optional<std::vector<std::string>> Client::chunks(const std::string& text,
-                                                       Outbox& out) const {
+std::optional<std::vector<std::string>> Client::chunks(const std::string& text, Outbox& out) const {
     auto pieces = split_utf8(text, proto::kMaxTextBytes);
     if (pieces.size() > cfg_.max_chunks) {
         out.events.emplace_back(ui::Error{
@@ -392,8 +393,7 @@ void Client::command(const cmd::Say& c, Time now, Outbox& out) {
     }
 }
 
-void Client::send_direct(const std::string& name, const std::string& text, Time now,
-                         Outbox& out) {
+void Client::send_direct(const std::string& name, const std::string& text, Time now, Outbox& out) {
     const auto path = paths_.find(name);
     if (path == paths_.end() || !path->second.is_direct(now)) {
         relay_direct(name, text, now, out);
@@ -402,9 +402,8 @@ void Client::send_direct(const std::string& name, const std::string& text, Time 
     const std::uint32_t id = next_text_id_++;
     const auto rtt = path->second.rtt().value_or(Duration::zero());
     unacked_[id] = {name, text, now + std::max(cfg_.direct_ack_floor, 3 * rtt)};
-    out.datagrams.push_back({*path->second.via(),
-                             proto::encode(proto::PeerText{cfg_.name, path->second.nonce(), id,
-                                                           text})});
+    out.datagrams.push_back({*path->second.via(), proto::encode(proto::PeerText{
+                                                      cfg_.name, path->second.nonce(), id, text})});
     out.events.emplace_back(ui::Direct{cfg_.name, {name}, text, true, false});
 }
 
@@ -415,8 +414,7 @@ bool Client::has_direct_path(const Target& t, Time now) const {
     return path != paths_.end() && path->second.is_direct(now);
 }
 
-void Client::relay_direct(const std::string& name, const std::string& text, Time now,
-                          Outbox& out) {
+void Client::relay_direct(const std::string& name, const std::string& text, Time now, Outbox& out) {
     if (!require_online(out))
         return;
     const std::vector<std::string> to{name};
@@ -446,8 +444,8 @@ void Client::command(const cmd::Leave& c, Time now, Outbox& out) {
     else if (target_.kind == Target::Kind::Room)
         room = target_.name;
     else {
-        out.events.emplace_back(ui::Error{
-            "usage", "no current room to leave: use /leave ROOM (or /disconnect first)"});
+        out.events.emplace_back(
+            ui::Error{"usage", "no current room to leave: use /leave ROOM (or /disconnect first)"});
         return;
     }
     if (!require_online(out))
@@ -513,8 +511,8 @@ void Client::command(const cmd::Create& c, Time now, Outbox& out) {
 
 void Client::command(const cmd::Room& c, Time, Outbox& out) {
     if (rooms_.count(c.room) == 0) {
-        out.events.emplace_back(ui::Error{
-            "not_in_room", "you are not in room " + c.room + ": /join " + c.room + " first"});
+        out.events.emplace_back(ui::Error{"not_in_room", "you are not in room " + c.room +
+                                                             ": /join " + c.room + " first"});
         return;
     }
     set_target({Target::Kind::Room, c.room}, out);
@@ -552,8 +550,8 @@ void Client::command(const cmd::Disconnect&, Time, Outbox& out) {
     if (!last_room_.empty() && rooms_.count(last_room_) != 0)
         set_target({Target::Kind::Room, last_room_}, out);
     else if (!rooms_.empty())
-        set_target({Target::Kind::Room, rooms_.count(proto::kLobby) != 0 ? proto::kLobby
-                                                                         : *rooms_.begin()},
+        set_target({Target::Kind::Room,
+                    rooms_.count(proto::kLobby) != 0 ? proto::kLobby : *rooms_.begin()},
                    out);
     else
         set_target({Target::Kind::None, {}}, out);
@@ -567,16 +565,15 @@ void Client::handle(const proto::Welcome& m, Time now, Outbox& out) {
         return; // a duplicate (we resent hello before the first welcome arrived)
     const bool new_session = reg_.welcomed(m, now);
     public_endpoint_ = m.public_endpoint;
-    log_.info("registered server=" + cfg_.server.to_string() + " name=" + m.name +
-              " public=" + m.public_endpoint.to_string() +
-              " hb=" + std::to_string(m.heartbeat.count()) + "ms new_session=" +
-              (new_session ? "yes" : "no"));
+    log_.info("registered server=" + cfg_.server.to_string() + " name=" + m.name + " public=" +
+              m.public_endpoint.to_string() + " hb=" + std::to_string(m.heartbeat.count()) +
+              "ms new_session=" + (new_session ? "yes" : "no"));
     if (before == ConnectionState::Connecting) {
         rooms_ = {proto::kLobby};
-        out.events.emplace_back(ui::Connection{
-            ConnectionState::Online, "connected to " + cfg_.server.to_string() + " as " + m.name +
-                                         " (public address " +
-                                         m.public_endpoint.to_string() + ")"});
+        out.events.emplace_back(
+            ui::Connection{ConnectionState::Online, "connected to " + cfg_.server.to_string() +
+                                                        " as " + m.name + " (public address " +
+                                                        m.public_endpoint.to_string() + ")"});
         if (cfg_.room != proto::kLobby) {
             // Joined optimistically, so a line typed at once goes to the right room: the
             // join reaches the server before it, on the same socket.
@@ -651,8 +648,7 @@ void Client::handle(const proto::Error& m, Time now, Outbox& out) {
         out.events.emplace_back(ui::Error{code, m.text});
         return;
     }
-    if (p->kind == Pending::Kind::Join && rooms_.count(p->room) != 0 &&
-        target_.name == p->room) {
+    if (p->kind == Pending::Kind::Join && rooms_.count(p->room) != 0 && target_.name == p->room) {
         rooms_.erase(p->room); // the optimistic --room join failed
         retarget_after_leaving(p->room, out);
     }
@@ -783,8 +779,7 @@ void Client::handle(const proto::PeerInfo& m, Time now, Outbox& out) {
         }
     }
     // A fresh exchange for a path we already have (a retry, ours or theirs) is not news.
-    const bool retry = asked == Pending::Kind::Reconnect ||
-                       (!asked && paths_.count(m.name) != 0);
+    const bool retry = asked == Pending::Kind::Reconnect || (!asked && paths_.count(m.name) != 0);
     if (!retry)
         out.events.emplace_back(
             ui::PeerFound{m.name, m.public_endpoint, m.private_endpoints, m.initiator});
@@ -827,14 +822,14 @@ void Client::on_peer_datagram(const proto::Endpoint& from, const proto::Message&
             }
         }
     } else {
-        log_.debug("dropped from=" + from.to_string() + " reason=not_the_server type=" +
-                   std::string(proto::type_name(msg)));
+        log_.debug("dropped from=" + from.to_string() +
+                   " reason=not_the_server type=" + std::string(proto::type_name(msg)));
     }
     apply(po, out, now);
 }
 
-void Client::on_peer_text(const proto::Endpoint& from, const proto::PeerText& m,
-                          DirectPath& path, Time now, Outbox& out) {
+void Client::on_peer_text(const proto::Endpoint& from, const proto::PeerText& m, DirectPath& path,
+                          Time now, Outbox& out) {
     constexpr std::size_t kRememberedIds = 256; // enough to catch retransmitted duplicates
     out.datagrams.push_back({from, proto::encode(proto::PeerAck{m.nonce, m.id})});
     path.on_heard(from, now);

@@ -14,6 +14,7 @@
 #include "direct_path.hpp"
 #include "events.hpp"
 #include "registration.hpp"
+#include "send_pacer.hpp"
 
 #include "proto/logger.hpp"
 #include "proto/message.hpp"
@@ -30,17 +31,17 @@
 namespace chat::peer {
 
 struct ClientConfig {
-    std::string name;                        // valid name
-    std::string room = "lobby";              // the first target; joined if not the lobby
-    proto::Endpoint server;                  // the rendezvous
+    std::string name;                               // valid name
+    std::string room = "lobby";                     // the first target; joined if not the lobby
+    proto::Endpoint server;                         // the rendezvous
     std::vector<proto::Endpoint> private_endpoints; // <= 4 LAN candidates for hello
     RegistrationConfig registration;
-    Duration request_timeout = 5s;   // no answer by then: say so (the server or path is lossy)
-    std::size_t max_list_pages = 25; // /rooms and /users stop after 25 * 40 = 1000 entries
-    PathConfig path;                 // hole punching and the direct path
+    Duration request_timeout = 5s;     // no answer by then: say so (the server or path is lossy)
+    std::size_t max_list_pages = 25;   // /rooms and /users stop after 25 * 40 = 1000 entries
+    PathConfig path;                   // hole punching and the direct path
     Duration direct_ack_floor = 300ms; // a p2p_msg unacked after max(this, 3 rtt) is relayed
-    std::size_t max_chunks = 16;     // a line longer than 16 * 500 bytes is refused: the
-                                     // server's burst of 50 datagrams must cover it
+    std::size_t max_chunks = 16;       // a line longer than 16 * 500 bytes is refused: the
+                                       // server's burst of 50 datagrams must cover it
 };
 
 class Client {
@@ -61,11 +62,24 @@ class Client {
     std::optional<Duration> rtt() const { return reg_.rtt(); }
     const Registration& registration() const { return reg_; }
     bool has_pending() const { return !pending_.empty(); } // requests awaiting an answer
+    // Whether the next command may be sent at `now` without going over the server's rate
+    // limit (see SendPacer), and when it may. The shell holds input back until then.
+    bool ready_for_input(Time now) const { return pacer_.ready(now); }
+    Time input_ready_at(Time now) const { return pacer_.ready_at(now); }
 
   private:
     struct Pending {
         enum class Kind {
-            Join, Rejoin, Leave, Unjoin, Say, Dm, Rooms, Users, Create, Connect,
+            Join,
+            Rejoin,
+            Leave,
+            Unjoin,
+            Say,
+            Dm,
+            Rooms,
+            Users,
+            Create,
+            Connect,
             Reconnect // a fresh endpoint exchange asked for by a path, not by the user
         };
         Kind kind;
@@ -141,7 +155,7 @@ class Client {
     Registration reg_;
     std::set<std::string> rooms_; // rooms we are in, as far as we know
     Target target_;
-    std::string last_room_;       // where /disconnect returns to
+    std::string last_room_; // where /disconnect returns to
     std::optional<proto::Endpoint> public_endpoint_;
     std::map<proto::RequestId, Pending> pending_;
     proto::RequestId next_id_ = 1;
@@ -155,6 +169,7 @@ class Client {
     std::map<std::uint32_t, UnackedText> unacked_; // by p2p_msg id
     std::uint32_t next_text_id_ = 1;
     std::map<std::string, std::set<std::uint32_t>> seen_text_ids_; // per sender, bounded
+    SendPacer pacer_{Time{}};
     bool told_name_taken_ = false; // while reconnecting, say it once
     bool closed_ = false;
 };

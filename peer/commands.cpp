@@ -84,8 +84,8 @@ std::optional<UsageError> check_name(std::string_view command, std::string_view 
     if (proto::is_valid_name(name))
         return std::nullopt;
     return UsageError{std::string(what) + " \"" + proto::sanitized_sample(name, 40) +
-                      "\" is not valid: " + std::string(proto::kNameRule) + " (" +
-                      usage(command) + ")"};
+                      "\" is not valid: " + std::string(proto::kNameRule) + " (" + usage(command) +
+                      ")"};
 }
 
 // "a,b,c" -> names; at most kMaxRecipients distinct valid names.
@@ -183,8 +183,8 @@ ParseResult parse_slash(std::string_view line) {
             return *err;
         if (auto err = check_text(rest))
             return *err;
-        return Command{cmd::Msg{std::move(std::get<std::vector<std::string>>(names)),
-                                std::string(rest)}};
+        return Command{
+            cmd::Msg{std::move(std::get<std::vector<std::string>>(names)), std::string(rest)}};
     }
     if (name == "create") {
         const auto room = next_word(rest);

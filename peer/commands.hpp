@@ -12,9 +12,11 @@
 namespace chat::peer {
 
 namespace cmd {
-struct Say {                 // plain text: to the current target (room or direct peer)
-    std::string text;        // valid UTF-8, no control characters but tab; any length
-};                           // (the core splits it into <= 500-byte chunks)
+// Plain text, to the current target (room or direct peer).
+struct Say {
+    std::string text; // valid UTF-8, no control characters but tab; any length (the core
+                      // splits it into <= 500-byte chunks)
+};
 struct Help {};
 struct Join {
     std::string room; // valid name
@@ -45,12 +47,12 @@ struct Connect {
 struct Disconnect {};
 } // namespace cmd
 
-using Command = std::variant<cmd::Say, cmd::Help, cmd::Join, cmd::Leave, cmd::Rooms, cmd::Users,
-                             cmd::Msg, cmd::Create, cmd::Room, cmd::Status, cmd::Quit,
-                             cmd::Connect, cmd::Disconnect>;
+using Command =
+    std::variant<cmd::Say, cmd::Help, cmd::Join, cmd::Leave, cmd::Rooms, cmd::Users, cmd::Msg,
+                 cmd::Create, cmd::Room, cmd::Status, cmd::Quit, cmd::Connect, cmd::Disconnect>;
 
 // A line that is not a valid command: one short line for the user, e.g.
-// "usage: /join ROOM (1-32 letters, digits, '_', '.' or '-')".
+// "usage: /join ROOM" or "unknown command /frob: type /help for the list".
 struct UsageError {
     std::string text;
 };

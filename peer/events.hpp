@@ -107,7 +107,7 @@ struct TargetChanged {
 struct Info { // help lines, results of commands
     std::string text;
 };
-struct Error { // a refused command or request; the client carries on
+struct Error {        // a refused command or request; the client carries on
     std::string code; // a server error code ("no_such_room") or ours ("usage", "offline",
                       // "no_answer", "not_delivered", "no_room", "name_taken")
     std::string text;
@@ -118,9 +118,10 @@ struct Fatal { // the client cannot start: the shell prints it and exits 1
 struct Quit {}; // the user asked to leave: the shell exits 0
 } // namespace ui
 
-using UiEvent = std::variant<ui::Message, ui::Direct, ui::Joined, ui::Left, ui::RoomList,
-                             ui::UserList, ui::Status, ui::Connection, ui::PeerFound,
-                             ui::PathChanged, ui::TargetChanged, ui::Info, ui::Error, ui::Fatal, ui::Quit>;
+using UiEvent =
+    std::variant<ui::Message, ui::Direct, ui::Joined, ui::Left, ui::RoomList, ui::UserList,
+                 ui::Status, ui::Connection, ui::PeerFound, ui::PathChanged, ui::TargetChanged,
+                 ui::Info, ui::Error, ui::Fatal, ui::Quit>;
 
 struct Outbox {
     std::vector<Datagram> datagrams;

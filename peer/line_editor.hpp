@@ -33,7 +33,7 @@ struct EditorView {
 
 class LineEditor {
   public:
-    static constexpr std::size_t kMaxHistory = 500;   // lines kept for up/down
+    static constexpr std::size_t kMaxHistory = 500;    // lines kept for up/down
     static constexpr std::size_t kMaxLineBytes = 8000; // typing or pasting past this is ignored
 
     // Feeds keyboard bytes (any split: an escape sequence or a UTF-8 character may arrive
@@ -42,7 +42,7 @@ class LineEditor {
 
     const std::string& line() const { return line_; }
     std::size_t cursor() const { return cursor_; } // byte offset, on a code point boundary
-    int cursor_column() const;                      // display columns before the cursor
+    int cursor_column() const;                     // display columns before the cursor
     // The part of the line to show in `width` columns (width >= 1), scrolled so the cursor
     // is visible.
     EditorView view(int width) const;
@@ -70,8 +70,8 @@ class LineEditor {
     std::size_t history_pos_ = 0; // == history_.size(): editing a new line
     std::string draft_;           // the new line, kept while browsing the history
     State state_ = State::Normal;
-    std::string params_;  // CSI parameter bytes so far
-    std::string pending_; // a UTF-8 character not yet complete
+    std::string params_;       // CSI parameter bytes so far
+    std::string pending_;      // a UTF-8 character not yet complete
     bool last_was_cr_ = false; // "\r\n" is one Enter
 };
 

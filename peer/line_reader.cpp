@@ -16,9 +16,9 @@ void LineReader::start() {
         try {
             poll_ = std::make_unique<uvpp::Handle<uv_poll_t>>(uv_poll_init, loop_, 0);
             poll_->get()->data = this;
-            uvpp::check(uv_poll_start(poll_->get(), UV_READABLE | UV_DISCONNECT,
-                                      &LineReader::on_poll),
-                        "uv_poll_start");
+            uvpp::check(
+                uv_poll_start(poll_->get(), UV_READABLE | UV_DISCONNECT, &LineReader::on_poll),
+                "uv_poll_start");
             return;
         } catch (const uvpp::UvError&) {
             poll_.reset(); // not pollable: fall back to reading it whole

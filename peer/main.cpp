@@ -107,10 +107,10 @@ Options parse_options(int argc, char** argv) {
 
     const bool interactive = ::isatty(0) == 1 && ::isatty(1) == 1;
     o.shell.mode = r.count("json") != 0 ? peer::UiMode::Json
-                   : interactive       ? peer::UiMode::Terminal
-                                       : peer::UiMode::Pipe;
-    o.shell.color = o.shell.mode == peer::UiMode::Terminal && r.count("no-color") == 0 &&
-                    !no_color_env();
+                   : interactive        ? peer::UiMode::Terminal
+                                        : peer::UiMode::Pipe;
+    o.shell.color =
+        o.shell.mode == peer::UiMode::Terminal && r.count("no-color") == 0 && !no_color_env();
     return o;
 }
 

@@ -21,12 +21,12 @@ namespace chat::peer {
 using namespace std::chrono_literals;
 
 struct RegistrationConfig {
-    Duration startup_timeout = 5s;  // no welcome by then at start-up: give up (exit 1)
-    Duration startup_retry = 1s;    // hello again meanwhile: one lost datagram is no failure
-    Duration first_backoff = 1s;    // after losing the server: 1, 2, 4, 8, 15, 15 ... s
-    Duration max_backoff = 15s;     // one server restart costs at most this much extra wait
-    Duration heartbeat = 5s;        // until a welcome says otherwise (its `hb`)
-    int dead_after_heartbeats = 3;  // no pong for this many intervals: the server is gone
+    Duration startup_timeout = 5s; // no welcome by then at start-up: give up (exit 1)
+    Duration startup_retry = 1s;   // hello again meanwhile: one lost datagram is no failure
+    Duration first_backoff = 1s;   // after losing the server: 1, 2, 4, 8, 15, 15 ... s
+    Duration max_backoff = 15s;    // one server restart costs at most this much extra wait
+    Duration heartbeat = 5s;       // until a welcome says otherwise (its `hb`)
+    int dead_after_heartbeats = 3; // no pong for this many intervals: the server is gone
 };
 
 class Registration {

@@ -15,9 +15,7 @@ namespace {
 
 using nlohmann::json;
 
-template <class... Ts> struct Overloaded : Ts... {
-    using Ts::operator()...;
-};
+template <class... Ts> struct Overloaded : Ts... { using Ts::operator()...; };
 template <class... Ts> Overloaded(Ts...) -> Overloaded<Ts...>;
 
 std::string two_digits(int v) {
@@ -164,8 +162,8 @@ std::vector<std::string> render_text(const UiEvent& e, const WallClock& clock,
             },
             [&](const ui::Joined& m) -> std::vector<std::string> {
                 if (m.self && m.by && *m.by != m.name)
-                    return {notice(p.name(*m.by) + " added you to " + m.room + " (/room " +
-                                   m.room + " to talk there)")};
+                    return {notice(p.name(*m.by) + " added you to " + m.room + " (/room " + m.room +
+                                   " to talk there)")};
                 if (m.self && m.by)
                     return {notice("you created " + m.room)};
                 if (m.self)
@@ -188,8 +186,7 @@ std::vector<std::string> render_text(const UiEvent& e, const WallClock& clock,
             },
             [&](const ui::RoomList& m) -> std::vector<std::string> {
                 std::vector<std::string> lines{
-                    p.dim("-- ") + std::to_string(m.total) +
-                    (m.total == 1 ? " room" : " rooms") +
+                    p.dim("-- ") + std::to_string(m.total) + (m.total == 1 ? " room" : " rooms") +
                     (m.rooms.size() < m.total
                          ? " (first " + std::to_string(m.rooms.size()) + " shown)"
                          : "") +
@@ -239,8 +236,8 @@ std::vector<std::string> render_text(const UiEvent& e, const WallClock& clock,
                                           (m.via ? m.via->to_string() : std::string("?")) +
                                           " (rtt " + ms_text(m.rtt) + ")"))};
                 case PathState::Relayed:
-                    return {notice(p.bold("no direct path to " + p.name(m.peer) + ": " +
-                                          m.reason + "; messages are relayed through the server"))};
+                    return {notice(p.bold("no direct path to " + p.name(m.peer) + ": " + m.reason +
+                                          "; messages are relayed through the server"))};
                 }
                 return {};
             },
@@ -249,8 +246,8 @@ std::vector<std::string> render_text(const UiEvent& e, const WallClock& clock,
             },
             [&](const ui::PeerFound& m) -> std::vector<std::string> {
                 if (m.initiator)
-                    return {notice("found " + p.name(m.name) + " at " +
-                                   m.public_endpoint.to_string())};
+                    return {
+                        notice("found " + p.name(m.name) + " at " + m.public_endpoint.to_string())};
                 return {notice(p.name(m.name) + " connected to you (/connect " + m.name +
                                " to make them your target)")};
             },
@@ -280,8 +277,8 @@ std::string render_json(const UiEvent& e, const WallClock& clock) {
                         {"self", m.self}};
             },
             [](const ui::Direct& m) -> json {
-                return {{"event", "dm"},     {"from", m.from},       {"to", m.to},
-                        {"text", m.text},    {"self", m.self},       {"relayed", m.relayed}};
+                return {{"event", "dm"},  {"from", m.from}, {"to", m.to},
+                        {"text", m.text}, {"self", m.self}, {"relayed", m.relayed}};
             },
             [](const ui::Joined& m) -> json {
                 json o{{"event", "joined"}, {"room", m.room}, {"name", m.name}, {"self", m.self}};
@@ -308,14 +305,16 @@ std::string render_json(const UiEvent& e, const WallClock& clock) {
                 return o;
             },
             [](const ui::Status& m) -> json {
-                json o{{"event", "status"},
-                       {"state", std::string(state_name(m.state))},
-                       {"name", m.name},
-                       {"server", m.server.to_string()},
-                       {"rooms", m.rooms},
-                       {"target",
-                        {{"kind", std::string(kind_name(m.target.kind))}, {"name", m.target.name}}}};
-                o["public"] = m.public_endpoint ? json(m.public_endpoint->to_string()) : json(nullptr);
+                json o{
+                    {"event", "status"},
+                    {"state", std::string(state_name(m.state))},
+                    {"name", m.name},
+                    {"server", m.server.to_string()},
+                    {"rooms", m.rooms},
+                    {"target",
+                     {{"kind", std::string(kind_name(m.target.kind))}, {"name", m.target.name}}}};
+                o["public"] =
+                    m.public_endpoint ? json(m.public_endpoint->to_string()) : json(nullptr);
                 o["rtt_ms"] = m.rtt ? json(m.rtt->count()) : json(nullptr);
                 json peers = json::array();
                 for (const auto& peer : m.peers) {
@@ -357,12 +356,18 @@ std::string render_json(const UiEvent& e, const WallClock& clock) {
                         {"kind", std::string(kind_name(m.target.kind))},
                         {"name", m.target.name}};
             },
-            [](const ui::Info& m) -> json { return {{"event", "info"}, {"text", m.text}}; },
+            [](const ui::Info& m) -> json {
+                return {{"event", "info"}, {"text", m.text}};
+            },
             [](const ui::Error& m) -> json {
                 return {{"event", "error"}, {"code", m.code}, {"text", m.text}};
             },
-            [](const ui::Fatal& m) -> json { return {{"event", "fatal"}, {"text", m.text}}; },
-            [](const ui::Quit&) -> json { return {{"event", "quit"}}; },
+            [](const ui::Fatal& m) -> json {
+                return {{"event", "fatal"}, {"text", m.text}};
+            },
+            [](const ui::Quit&) -> json {
+                return {{"event", "quit"}};
+            },
         },
         e);
     j["ts"] = clock.unix_ms;

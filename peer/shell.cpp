@@ -96,14 +96,25 @@ proto::Endpoint Shell::resolve_server() {
     uv_getaddrinfo_t req{};
     const std::string port = std::to_string(hp.port);
     // No callback: libuv resolves synchronously, which is what start-up wants.
-    const int rc = uv_getaddrinfo(loop_.get(), &req, nullptr, hp.host.c_str(), port.c_str(), &hints);
+    const int rc =
+        uv_getaddrinfo(loop_.get(), &req, nullptr, hp.host.c_str(), port.c_str(), &hints);
     if (rc != 0)
         throw std::runtime_error("cannot resolve rendezvous host \"" + hp.host +
                                  "\": " + uv_strerror(rc));
-    std::optional<proto::Endpoint> found;
-    for (const addrinfo* ai = req.addrinfo; ai != nullptr && !found; ai = ai->ai_next)
-        found = proto::Endpoint::from_sockaddr(ai->ai_addr);
+    // A name with both families (localhost: 127.0.0.1 and ::1) is reached over IPv4: the
+    // rendezvous listens on 0.0.0.0 unless told otherwise, and a UDP send gives no error to
+    // fall back on when the other address is silent.
+    std::optional<proto::Endpoint> found, v6;
+    for (const addrinfo* ai = req.addrinfo; ai != nullptr && !found; ai = ai->ai_next) {
+        const auto ep = proto::Endpoint::from_sockaddr(ai->ai_addr);
+        if (ep && ep->is_v4())
+            found = ep;
+        else if (ep && !v6)
+            v6 = ep;
+    }
     uv_freeaddrinfo(req.addrinfo);
+    if (!found)
+        found = v6;
     if (!found)
         throw std::runtime_error("rendezvous host \"" + hp.host + "\" has no usable address");
     log_.info("resolved host=" + hp.host + " addr=" + found->to_string());
@@ -253,6 +264,8 @@ void Shell::drain_queued_input() {
             break;
         if (cfg_.mode != UiMode::Terminal && client_->has_pending())
             break;
+        if (!client_->ready_for_input(now()))
+            break; // a paste or a fast script: held back under the server's rate limit
         const std::string line = std::move(queued_.front());
         queued_.pop_front();
         run_line(line);
@@ -320,11 +333,22 @@ void Shell::arm_timer() {
     auto wake = client_->next_wakeup();
     if (finish_by_ && (!wake || *finish_by_ < *wake))
         wake = finish_by_;
+    // Input held back by the pacer alone (not by a missing answer, which a datagram or the
+    // request's own deadline ends) needs a wake-up when the pacer allows it: that is always
+    // later than now, so this timer cannot spin.
+    const Time t = now();
+    const bool waiting_for_answer = cfg_.mode != UiMode::Terminal && client_->has_pending();
+    if (!queued_.empty() && client_->state() == ConnectionState::Online && !waiting_for_answer &&
+        !client_->ready_for_input(t)) {
+        const Time ready = client_->input_ready_at(t);
+        if (!wake || ready < *wake)
+            wake = ready;
+    }
     if (!wake) {
         timer_->stop();
         return;
     }
-    const auto delay = std::chrono::duration_cast<std::chrono::milliseconds>(*wake - now());
+    const auto delay = std::chrono::duration_cast<std::chrono::milliseconds>(*wake - t);
     timer_->start(std::max(delay, std::chrono::milliseconds{0}), [this] { on_timer(); });
 }
 

@@ -28,7 +28,8 @@ bool write_all(int fd, std::string_view bytes) {
     return true;
 }
 
-Terminal::Terminal(uv_loop_t* loop, Callbacks cb) : cb_(std::move(cb)), tty_(uv_tty_init, loop, 0, 1) {
+Terminal::Terminal(uv_loop_t* loop, Callbacks cb)
+    : cb_(std::move(cb)), tty_(uv_tty_init, loop, 0, 1) {
     tty_.get()->data = this;
     uvpp::check(uv_tty_set_mode(tty_.get(), UV_TTY_MODE_RAW), "uv_tty_set_mode");
     uvpp::check(uv_read_start(reinterpret_cast<uv_stream_t*>(tty_.get()), &Terminal::on_alloc,

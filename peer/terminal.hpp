@@ -38,7 +38,7 @@ class Terminal {
     Terminal& operator=(const Terminal&) = delete;
     ~Terminal();
 
-    void set_prompt(std::string prompt); // plain text; redraws if it changed
+    void set_prompt(std::string prompt);               // plain text; redraws if it changed
     void print(const std::vector<std::string>& lines); // above the input line
     void close(); // clears the input line, restores the terminal; idempotent
 

@@ -198,7 +198,9 @@ Peer* Server::authenticate(const proto::Token& token, std::optional<proto::Reque
                            Peer* peer, const Request& rq) {
     if (peer == nullptr || peer->plaintext) {
         drop(proto::DropReason::NotRegistered, rq.from, "request without a session");
-        send_error(rq, nullptr, id, ErrorCode::NoSession, "no session at this address: send hello");
+        // Short on purpose: it goes to an unverified address, so it must not be larger than
+        // the request, and the smallest requests (a join with a short room) are ~75 bytes.
+        send_error(rq, nullptr, id, ErrorCode::NoSession, "hello first");
         return nullptr;
     }
     if (token != peer->token) {
@@ -564,6 +566,11 @@ void Server::handle_connect(const proto::Connect& m, Peer& peer, const Request& 
     }
     if (target == &peer) {
         send_error(rq, &peer, m.id, ErrorCode::BadRequest, "you cannot connect to yourself");
+        return;
+    }
+    if (target->plaintext) { // unreachable while names exclude ':', but never send it JSON
+        send_error(rq, &peer, m.id, ErrorCode::BadRequest,
+                   m.name + " is a plain-text client: it cannot punch");
         return;
     }
     const std::string nonce = rng_.hex(proto::kNonceHexChars);

@@ -75,6 +75,8 @@ double median_of(const Json& reps, const char* key) {
 
 struct Options {
     Addr server;
+    Addr echo_baseline, fanout_baseline;  // port 0: none
+    int echo_pid = 0, fanout_pid = 0;
     bool rdv = true;  // the rendezvous (JSON registration) or a raw baseline
     std::vector<std::string> scenarios;
     std::size_t peers = 1000;    // registered (rdv) or addressed (raw) for intake/evict
@@ -95,9 +97,18 @@ struct Options {
     double others_rate = 2000;   // evict: their pings per second, all together
 };
 
+// A server being measured: the rendezvous, or a raw baseline (raw_echo, raw_fanout).
+struct Target {
+    Addr addr;
+    bool rdv = true;  // speaks the udpchat protocol
+    int pid = 0;      // for CPU and RSS; 0: unknown
+};
+
 class Loadgen {
 public:
-    explicit Loadgen(const Options& o) : o_(o), sock_(0, 0, true) {
+    explicit Loadgen(const Options& o)
+        : o_(o), main_{o.server, o.rdv, o.server_pid}, echo_{o.echo_baseline, false, o.echo_pid},
+          fanout_{o.fanout_baseline, false, o.fanout_pid}, cur_(main_), sock_(0, 0, true) {
         rcvbuf_ = sock_.raise_buffers(64 << 20);
     }
 
@@ -105,7 +116,6 @@ public:
         Json out;
         out["proto"] = o_.rdv ? "rendezvous" : "raw";
         out["loadgen_rcvbuf"] = rcvbuf_;
-        if (o_.server_pid != 0) out["server_rcvbuf_note"] = "see /proc/net/udp";
         for (const auto& s : o_.scenarios) {
             const auto cpu0 = self_cpu();
             const auto t0 = now_ns();
@@ -148,12 +158,12 @@ private:
         if (i >= srcs_.size()) srcs_.resize(i + 1);
         return srcs_[i];
     }
-    void send(std::size_t i, std::string_view bytes) { sock_.add(o_.server, bytes, ip_of(i)); }
+    void send(std::size_t i, std::string_view bytes) { sock_.add(cur_.addr, bytes, ip_of(i)); }
     void send_ping(std::size_t i) {
         src(i).sent_ns = now_ns();
         send(i, proto::kPing);
     }
-    bool is_pong(std::string_view b) const { return !o_.rdv || b == proto::kPong; }
+    bool is_pong(std::string_view b) const { return !cur_.rdv || b == proto::kPong; }
 
     // Sends what is queued, waits up to timeout_ms for replies and hands each one that came
     // from the server to f(peer index, bytes, receive time).
@@ -163,7 +173,7 @@ private:
         const std::int64_t t = now_ns();
         for (std::size_t k = 0; k < n; ++k) {
             const Received& r = sock_.at(k);
-            if (!(r.from == o_.server) || r.to_ip < kFirstPeerIp) continue;
+            if (!(r.from == cur_.addr) || r.to_ip < kFirstPeerIp) continue;
             const std::size_t i = r.to_ip - kFirstPeerIp;
             if (i < srcs_.size()) f(i, r.bytes, t);
         }
@@ -179,11 +189,11 @@ private:
         j["at_s"] = static_cast<double>(now_ns()) / 1e9;
         j["gen_user_s"] = self.user;
         j["gen_sys_s"] = self.sys;
-        if (o_.server_pid == 0) return j;
-        const auto c = process_cpu(o_.server_pid);
+        if (cur_.pid == 0) return j;
+        const auto c = process_cpu(cur_.pid);
         j["user_s"] = c.user;
         j["sys_s"] = c.sys;
-        j["drops"] = udp_drops(o_.server.port);
+        j["drops"] = udp_drops(cur_.addr.port);
         return j;
     }
     // Adds the CPU use of both sides (seconds, and CPU seconds per wall second: 1.0 is a
@@ -220,6 +230,23 @@ private:
             if (reps[0].contains(k)) r[k] = median_of(reps, k);
     }
 
+    // Runs one() once per repetition against the server and, when there is a baseline,
+    // once against it too, alternating which goes first: on a shared machine, other work
+    // then weighs on both alike. Returns the server's repetitions and the baseline's.
+    template <typename F> std::pair<Json, Json> interleaved(int reps, const Target* base, F&& one) {
+        Json a = Json::array(), b = Json::array();
+        for (int k = 0; k < reps; ++k)
+            for (int side = 0; side < (base != nullptr ? 2 : 1); ++side) {
+                const bool on_base = base != nullptr && (k + side) % 2 == 1;
+                cur_ = on_base ? *base : main_;
+                (on_base ? b : a).push_back(one());
+            }
+        cur_ = main_;
+        return {a, b};
+    }
+    const Target* echo() const { return echo_.addr.port != 0 ? &echo_ : nullptr; }
+    const Target* fanout() const { return fanout_.addr.port != 0 ? &fanout_ : nullptr; }
+
     // ------------------------------------------------------------ registration
 
     void send_step(std::size_t i, const std::string& room) {
@@ -236,7 +263,7 @@ private:
             send(i, proto::encode(proto::Leave{s.token, 1, proto::kLobby}));
             break;
         case State::Join:
-            send(i, o_.rdv ? proto::encode(proto::Join{s.token, 2, room}) : std::string("J"));
+            send(i, cur_.rdv ? proto::encode(proto::Join{s.token, 2, room}) : std::string("J"));
             break;
         default:
             break;
@@ -275,14 +302,14 @@ private:
         while (ready + failed < end - begin && now_ns() < deadline) {
             while (inflight.size() < o_.reg_window && next < end) {
                 inflight.push_back(next);
-                advance(next, o_.rdv ? State::Hello : State::Join);
+                advance(next, cur_.rdv ? State::Hello : State::Join);
                 ++next;
             }
             pump(2, [&](std::size_t i, std::string_view b, std::int64_t) {
                 Src& s = srcs_[i];
                 if (s.state != State::Hello && s.state != State::Leave && s.state != State::Join)
                     return;
-                if (!o_.rdv) {
+                if (!cur_.rdv) {
                     if (b == "j") finish(i, State::Ready);
                     return;
                 }
@@ -343,15 +370,15 @@ private:
 
     Json scenario_register() {
         Json r;
-        const std::int64_t rss0 = o_.server_pid != 0 ? rss_kib(o_.server_pid) : 0;
+        const std::int64_t rss0 = main_.pid != 0 ? rss_kib(main_.pid) : 0;
         const auto t0 = now_ns();
-        const std::size_t ready = o_.rdv ? register_range(0, o_.peers, "") : 0;
+        const std::size_t ready = main_.rdv ? register_range(0, o_.peers, "") : 0;
         r["seconds"] = static_cast<double>(now_ns() - t0) / 1e9;
         r["peers"] = o_.peers;
         r["ready"] = ready;
         drain(200 * kMs);
-        if (o_.server_pid != 0) {
-            const std::int64_t rss1 = rss_kib(o_.server_pid);
+        if (main_.pid != 0) {
+            const std::int64_t rss1 = rss_kib(main_.pid);
             r["rss_before_kib"] = rss0;
             r["rss_after_kib"] = rss1;
             r["rss_per_peer_bytes"] =
@@ -427,10 +454,9 @@ private:
     }
 
     Json scenario_ping(std::size_t window, double seconds) {
-        const std::size_t count = o_.rdv ? std::min(o_.sources, registered_) : o_.sources;
+        const std::size_t count = main_.rdv ? std::min(o_.sources, registered_) : o_.sources;
         if (count == 0) throw std::runtime_error("no sources: register peers first");
-        Json r, reps = Json::array();
-        for (int k = 0; k < o_.reps; ++k) {
+        auto one = [&] {
             const Json s0 = server_sample();
             auto p = ping_closed(count, window, seconds);
             Json rep;
@@ -440,13 +466,21 @@ private:
             rep["p50_us"] = quantile_us(p.lat, 0.5);
             rep["p99_us"] = quantile_us(p.lat, 0.99);
             rep["lost"] = p.lost;
-            reps.push_back(rep);
-        }
-        r["sources"] = count;
-        r["window"] = window;
-        r["reps"] = reps;
-        for (const char* k : {"round_trips_per_s", "p50_us", "p99_us"}) r[k] = median_of(reps, k);
-        add_cpu_medians(r, reps);
+            return rep;
+        };
+        auto summary = [&](const Json& reps) {
+            Json r;
+            r["sources"] = count;
+            r["window"] = window;
+            r["reps"] = reps;
+            for (const char* k : {"round_trips_per_s", "p50_us", "p99_us"})
+                r[k] = median_of(reps, k);
+            add_cpu_medians(r, reps);
+            return r;
+        };
+        const auto [reps, base] = interleaved(o_.reps, echo(), one);
+        Json r = summary(reps);
+        if (!base.empty()) r["baseline"] = summary(base);
         return r;
     }
 
@@ -484,13 +518,12 @@ private:
     };
 
     Json scenario_intake() {
-        const std::size_t count = o_.rdv ? registered_ : o_.peers;
+        const std::size_t count = main_.rdv ? registered_ : o_.peers;
         if (count == 0) throw std::runtime_error("no peers: register first");
         (void)src(count - 1);
         Json r = Json::array();
         for (const double rate : o_.rates) {
-            Json reps = Json::array();
-            for (int k = 0; k < o_.intake_reps; ++k) {
+            auto one = [&] {
                 const Json s0 = server_sample();
                 Flow f{0, count, rate, now_ns(), 0, 0, {}};
                 f.samples.reserve(static_cast<std::size_t>(rate * o_.intake_seconds * 1.1));
@@ -517,18 +550,25 @@ private:
                 rep["p50_us"] = quantile_us(lat, 0.5);
                 rep["p99_us"] = quantile_us(lat, 0.99);
                 for (std::size_t i = 0; i < count; ++i) srcs_[i].sent_ns = 0;
-                reps.push_back(rep);
-            }
-            Json one;
-            one["rate"] = rate;
-            one["peers"] = count;
-            one["seconds"] = o_.intake_seconds;
-            one["reps"] = reps;
-            for (const char* k : {"lost", "achieved_per_s", "p50_us", "p99_us"})
-                one[k] = median_of(reps, k);
-            add_cpu_medians(one, reps);
-            if (reps[0].contains("kernel_drops")) one["kernel_drops"] = median_of(reps, "kernel_drops");
-            r.push_back(one);
+                return rep;
+            };
+            auto summary = [&](const Json& reps) {
+                Json one_rate;
+                one_rate["rate"] = rate;
+                one_rate["peers"] = count;
+                one_rate["seconds"] = o_.intake_seconds;
+                one_rate["reps"] = reps;
+                for (const char* k : {"lost", "achieved_per_s", "p50_us", "p99_us"})
+                    one_rate[k] = median_of(reps, k);
+                add_cpu_medians(one_rate, reps);
+                if (reps[0].contains("kernel_drops"))
+                    one_rate["kernel_drops"] = median_of(reps, "kernel_drops");
+                return one_rate;
+            };
+            const auto [reps, base] = interleaved(o_.intake_reps, echo(), one);
+            Json one_rate = summary(reps);
+            if (!base.empty()) one_rate["baseline"] = summary(base);
+            r.push_back(one_rate);
         }
         return r;
     }
@@ -560,21 +600,27 @@ private:
         const std::size_t first = registered_, n = o_.members;
         const auto t0 = now_ns();
         const std::size_t ready = register_range(first, first + n, kRoom);
+        std::size_t base_ready = 0;
+        if (const Target* base = fanout()) {  // the same members join the raw fan-out
+            cur_ = *base;
+            base_ready = register_range(first, first + n, kRoom);
+            cur_ = main_;
+        }
         Json r;
         r["members"] = n;
         r["joined"] = ready;
         r["setup_s"] = static_cast<double>(now_ns() - t0) / 1e9;
         drain(300 * kMs);
-        if (ready < 2) {
+        if (ready < 2 || (fanout() != nullptr && base_ready < 2)) {
             r["error"] = "fewer than two members joined";
             return r;
         }
         const std::size_t sender = first;
-        const auto receivers = static_cast<std::uint32_t>(ready - 1);
         std::vector<Msg> ring(4096);
         std::uint64_t seq = 0;
-        Json reps = Json::array();
-        for (int k = 0; k < o_.reps; ++k) {
+        auto one = [&] {
+            const auto receivers =
+                static_cast<std::uint32_t>((cur_.rdv ? ready : base_ready) - 1);
             const Json s0 = server_sample();
             std::vector<std::int64_t> last;
             std::uint64_t delivered = 0, lost = 0, all = 0;
@@ -597,10 +643,10 @@ private:
                     m = Msg{seq, now_ns(), 0, true};
                     ++open;
                     const std::string text = relay_text(seq);
-                    send(sender, o_.rdv ? proto::encode(proto::Say{src(sender).token,
-                                                                   static_cast<std::uint32_t>(seq),
-                                                                   kRoom, text})
-                                        : text);
+                    send(sender, cur_.rdv ? proto::encode(proto::Say{
+                                                src(sender).token,
+                                                static_cast<std::uint32_t>(seq), kRoom, text})
+                                          : text);
                 }
                 pump(1, [&](std::size_t i, std::string_view b, std::int64_t at) {
                     std::uint64_t s = 0;
@@ -626,12 +672,18 @@ private:
             rep["last_p50_us"] = quantile_us(last, 0.5);
             rep["last_p99_us"] = quantile_us(last, 0.99);
             rep["lost"] = lost;
-            reps.push_back(rep);
-        }
-        r["reps"] = reps;
-        for (const char* k : {"deliveries_per_s", "last_p50_us", "last_p99_us", "lost"})
-            r[k] = median_of(reps, k);
-        add_cpu_medians(r, reps);
+            return rep;
+        };
+        auto summary = [&](Json into, const Json& reps) {
+            into["reps"] = reps;
+            for (const char* k : {"deliveries_per_s", "last_p50_us", "last_p99_us", "lost"})
+                into[k] = median_of(reps, k);
+            add_cpu_medians(into, reps);
+            return into;
+        };
+        const auto [reps, base] = interleaved(o_.reps, fanout(), one);
+        r = summary(r, reps);
+        if (!base.empty()) r["baseline"] = summary(Json{{"joined", base_ready}}, base);
         return r;
     }
 
@@ -649,7 +701,7 @@ private:
     // eviction is in deadline order, so the k-th drop of the count is the k-th deadline's
     // eviction, and lateness_k = (when the count fell) - (k-th last heartbeat + timeout).
     Json scenario_evict() {
-        if (!o_.rdv) throw std::runtime_error("evict needs the rendezvous");
+        if (!main_.rdv) throw std::runtime_error("evict needs the rendezvous");
         const std::size_t bulk = o_.peers, others = o_.others, observer = bulk + others;
         Json r;
         const auto t0 = now_ns();
@@ -758,6 +810,8 @@ private:
     }
 
     Options o_;
+    Target main_, echo_, fanout_;
+    Target cur_;  // the server every send and receive is for right now
     BatchSocket sock_;
     int rcvbuf_ = 0;
     std::vector<Src> srcs_;
@@ -809,6 +863,12 @@ int main(int argc, char** argv) {
         "server-timeout", "evict: the server's --timeout, seconds", cxxopts::value<double>()->default_value("10"))(
         "others", "evict: peers that keep pinging", cxxopts::value<std::size_t>()->default_value("200"))(
         "others-rate", "evict: their pings/s in all", cxxopts::value<double>()->default_value("2000"))(
+        "echo-baseline", "raw_echo's ADDR:PORT: its repetitions alternate with the server's",
+        cxxopts::value<std::string>()->default_value(""))(
+        "echo-pid", "raw_echo's PID", cxxopts::value<int>()->default_value("0"))(
+        "fanout-baseline", "raw_fanout's ADDR:PORT, alternating likewise in relay",
+        cxxopts::value<std::string>()->default_value(""))(
+        "fanout-pid", "raw_fanout's PID", cxxopts::value<int>()->default_value("0"))(
         "max-seconds", "hard limit on the whole run", cxxopts::value<unsigned>()->default_value("300"))(
         "h,help", "this help");
     try {
@@ -823,6 +883,16 @@ int main(int argc, char** argv) {
             return 2;
         }
         o.rdv = r["proto"].as<std::string>() != "raw";
+        for (const auto& [key, addr] :
+             {std::pair{"echo-baseline", &o.echo_baseline}, {"fanout-baseline", &o.fanout_baseline}}) {
+            const auto text = r[key].as<std::string>();
+            if (!text.empty() && (!parse_loopback(text, *addr) || addr->port == 0)) {
+                std::cerr << "loadgen: --" << key << " must be a loopback ADDR:PORT\n";
+                return 2;
+            }
+        }
+        o.echo_pid = r["echo-pid"].as<int>();
+        o.fanout_pid = r["fanout-pid"].as<int>();
         {
             const std::string list = r["scenarios"].as<std::string>();
             std::size_t at = 0;

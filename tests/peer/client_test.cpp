@@ -65,8 +65,8 @@ TEST_F(ClientTest, InitialRoomIsJoinedAndTargetedAtOnce) {
     ClientConfig cfg = make_config("dev");
     Client c(cfg, rng_, log_);
     c.start(now_);
-    const auto out =
-        c.on_datagram(kServer, proto::encode(proto::Welcome{"alice", kPublic, kToken, 5s, 10s}), now_);
+    const auto out = c.on_datagram(
+        kServer, proto::encode(proto::Welcome{"alice", kPublic, kToken, 5s, 10s}), now_);
     const auto joins = sent_as<proto::Join>(out);
     ASSERT_EQ(joins.size(), 1u);
     EXPECT_EQ(joins[0].room, "dev");
@@ -333,8 +333,8 @@ TEST_F(ClientTest, RoomSwitchesOnlyAmongJoinedRooms) {
 TEST_F(ClientTest, ServerErrorForARequestIsShown) {
     register_now();
     const auto out = command(cmd::Leave{"nowhere"});
-    const auto err = from_server(proto::Error{id_of<proto::Leave>(out),
-                                              proto::ErrorCode::NotInRoom, "not in nowhere"});
+    const auto err = from_server(
+        proto::Error{id_of<proto::Leave>(out), proto::ErrorCode::NotInRoom, "not in nowhere"});
     EXPECT_EQ(events_as<ui::Error>(err).at(0).code, "not_in_room");
     EXPECT_EQ(client_.state(), ConnectionState::Online);
 }
@@ -511,6 +511,19 @@ TEST_F(ClientTest, EarlyTickChangesNothing) {
     now_ = wake - 1ms;
     EXPECT_TRUE(tick().datagrams.empty());
     EXPECT_EQ(client_.next_wakeup(), wake);
+}
+
+TEST_F(ClientTest, FastInputIsHeldBackBelowTheServersRateLimit) {
+    register_now();
+    int sent_now = 0;
+    while (client_.ready_for_input(now_) && sent_now < 100) {
+        command(cmd::Say{"line " + std::to_string(sent_now)});
+        ++sent_now;
+    }
+    EXPECT_EQ(sent_now, 20); // the burst
+    EXPECT_GT(client_.input_ready_at(now_), now_);
+    now_ = client_.input_ready_at(now_);
+    EXPECT_TRUE(client_.ready_for_input(now_));
 }
 
 } // namespace

@@ -154,8 +154,8 @@ TEST(Commands, HelpListsEveryCommand) {
     std::string all;
     for (const auto& l : help_lines())
         all += l + "\n";
-    for (const auto* c : {"/help", "/join", "/leave", "/rooms", "/users", "/who", "/msg",
-                          "/create", "/room", "/status", "/connect", "/disconnect", "/quit"})
+    for (const auto* c : {"/help", "/join", "/leave", "/rooms", "/users", "/who", "/msg", "/create",
+                          "/room", "/status", "/connect", "/disconnect", "/quit"})
         EXPECT_NE(all.find(c), std::string::npos) << c;
 }
 

@@ -51,8 +51,7 @@ TEST(Registration, FasterHeartbeatFromTheWelcomeIsObeyed) {
     testkit::SeededRng rng{1};
     Registration reg{{}, rng};
     reg.start(Time{});
-    reg.welcomed(proto::Welcome{"alice", proto::Endpoint{}, std::string(32, 'a'), 1s, 2s},
-                 Time{});
+    reg.welcomed(proto::Welcome{"alice", proto::Endpoint{}, std::string(32, 'a'), 1s, 2s}, Time{});
     EXPECT_EQ(reg.heartbeat(), Duration{1s});
     const auto wake = reg.next_wakeup();
     ASSERT_TRUE(wake.has_value());

@@ -27,8 +27,7 @@ TEST(Render, MessageHasTimeRoomSenderText) {
 }
 
 TEST(Render, NoColourMeansNoEscapes) {
-    const auto all = text(ui::Message{"lobby", "bob", "hi", false}) +
-                     text(ui::Error{"x", "oops"}) +
+    const auto all = text(ui::Message{"lobby", "bob", "hi", false}) + text(ui::Error{"x", "oops"}) +
                      text(ui::Left{"dev", "bob", proto::LeaveReason::Timeout, false});
     EXPECT_EQ(all.find('\x1b'), std::string::npos);
 }
@@ -50,8 +49,12 @@ TEST(Render, DirectMessageIsMarkedRelayed) {
 }
 
 TEST(Render, C1ControlsAreReplaced) {
-    EXPECT_EQ(text(ui::Message{"lobby", "bob", "a\xC2\x9B" "2J", false}),
-              "09:05 [lobby] bob: a\xEF\xBF\xBD" "2J\n");
+    EXPECT_EQ(text(ui::Message{"lobby", "bob",
+                               "a\xC2\x9B"
+                               "2J",
+                               false}),
+              "09:05 [lobby] bob: a\xEF\xBF\xBD"
+              "2J\n");
 }
 
 TEST(Render, QuitRendersNothing) {

@@ -108,6 +108,11 @@ TEST_F(ServerTest, ValidTokenFromAnotherAddressCannotActAsThePeer) {
     EXPECT_EQ(drops(proto::DropReason::NotRegistered), 1u);
 }
 
+TEST_F(ServerTest, EvenTheSmallestRequestGetsItsNoSessionAnswer) {
+    const auto out = send(kCarol, proto::Join{proto::Token(32, 'a'), 1, "a"});
+    EXPECT_EQ(only<proto::Error>(out, kCarol).code, ErrorCode::NoSession);
+}
+
 TEST_F(ServerTest, NoSessionReplyIsNeverLargerThanTheRequest) {
     const std::string bye = proto::encode(proto::Bye{proto::Token(32, 'a')});
     const auto out = server_.on_datagram(kCarol, bye, now_);
