@@ -58,8 +58,13 @@ Outbox Client::on_datagram(const proto::Endpoint& from, std::string_view bytes, 
     if (closed_)
         return out;
     if (from != cfg_.server) {
-        // Nobody else talks to us until the P2P issue adds hole punching.
-        log_.debug("dropped from=" + from.to_string() + " reason=not_the_server");
+        auto decoded = proto::decode(bytes);
+        if (const auto* msg = std::get_if<proto::Message>(&decoded))
+            on_peer_datagram(from, *msg, now, out);
+        else
+            log_.debug("dropped from=" + from.to_string() + " reason=" +
+                       std::string(proto::name(std::get<proto::DecodeError>(decoded).reason)));
+        run_timers(now, out);
         return out;
     }
     auto decoded = proto::decode(bytes);
@@ -99,11 +104,13 @@ Outbox Client::on_datagram(const proto::Endpoint& from, std::string_view bytes, 
                                  std::is_same_v<T, proto::UserList>) {
                 if (online)
                     handle(m, now, out);
+            } else if constexpr (std::is_same_v<T, proto::PeerInfo>) {
+                if (online)
+                    handle(m, now, out);
             } else if constexpr (std::is_same_v<T, proto::RoomMessage> ||
                                  std::is_same_v<T, proto::DirectMessage> ||
                                  std::is_same_v<T, proto::MemberJoined> ||
-                                 std::is_same_v<T, proto::MemberLeft> ||
-                                 std::is_same_v<T, proto::PeerInfo>) {
+                                 std::is_same_v<T, proto::MemberLeft>) {
                 if (online)
                     handle(m, out);
             } else {
@@ -121,7 +128,11 @@ Outbox Client::on_command(const Command& c, Time now) {
     if (closed_)
         return out;
     std::visit([&](const auto& cmd) { command(cmd, now, out); }, c);
-    pacer_.spend(out.datagrams.size(), now);
+    // Only what goes to the rendezvous counts against its rate limit; the direct path has none.
+    pacer_.spend(static_cast<std::size_t>(
+                     std::count_if(out.datagrams.begin(), out.datagrams.end(),
+                                   [this](const Datagram& d) { return d.to == cfg_.server; })),
+                 now);
     if (!closed_)
         run_timers(now, out);
     return out;
@@ -147,9 +158,16 @@ std::optional<Time> Client::next_wakeup() const {
     if (closed_)
         return std::nullopt;
     auto wake = reg_.next_wakeup();
+    auto consider = [&wake](std::optional<Time> t) {
+        if (t && (!wake || *t < *wake))
+            wake = t;
+    };
     for (const auto& [id, p] : pending_)
-        if (!wake || p.deadline < *wake)
-            wake = p.deadline;
+        consider(p.deadline);
+    for (const auto& [name, path] : paths_)
+        consider(path.next_wakeup());
+    for (const auto& [id, u] : unacked_)
+        consider(u.deadline);
     return wake;
 }
 
@@ -162,6 +180,8 @@ Outbox Client::shutdown(Time now) {
         send(proto::Bye{*reg_.token()}, out);
     reg_.close();
     pending_.clear();
+    paths_.clear();
+    unacked_.clear();
     closed_ = true;
     log_.info("closed name=" + cfg_.name);
     return out;
@@ -176,6 +196,7 @@ void Client::run_timers(Time now, Outbox& out) {
         switch (reg_.due(now)) {
         case Registration::Due::Nothing:
             expire_requests(now, out);
+            run_paths(now, out);
             return;
         case Registration::Due::Hello:
             send_hello(out);
@@ -247,6 +268,8 @@ void Client::fail_request(const Pending& p, std::string code, std::string_view w
         break;
     case Pending::Kind::Rejoin:
         return; // the next welcome rejoins again
+    case Pending::Kind::Reconnect:
+        return; // the path asks again at its next retry
     case Pending::Kind::Leave:
         what = "/leave " + p.room + " failed";
         break;
@@ -303,7 +326,7 @@ void Client::retarget_after_leaving(const std::string& room, Outbox& out) {
         set_target({Target::Kind::None, {}}, out);
 }
 
-ui::Status Client::status() const {
+ui::Status Client::status(Time now) const {
     ui::Status s;
     s.name = cfg_.name;
     s.server = cfg_.server;
@@ -312,6 +335,12 @@ ui::Status Client::status() const {
     s.rooms.assign(rooms_.begin(), rooms_.end());
     s.target = target_;
     s.state = reg_.state();
+    for (const auto& [name, path] : paths_) {
+        ui::PeerPath pp{name, path.state(now), path.via(), path.rtt(), std::nullopt};
+        if (path.last_heard() && pp.state == PathState::Direct)
+            pp.since_last = now - *path.last_heard();
+        s.peers.push_back(std::move(pp));
+    }
     return s;
 }
 
@@ -353,7 +382,8 @@ void Client::command(const cmd::Say& c, Time now, Outbox& out) {
             ui::Error{"no_room", "you are in no room: /join ROOM first; nothing was sent"});
         return;
     }
-    if (!require_online(out))
+    // A direct path needs no rendezvous: chat goes on while the server is unreachable.
+    if (!has_direct_path(target_, now) && !require_online(out))
         return;
     const auto pieces = chunks(c.text, out);
     if (!pieces)
@@ -372,6 +402,29 @@ void Client::command(const cmd::Say& c, Time now, Outbox& out) {
 }
 
 void Client::send_direct(const std::string& name, const std::string& text, Time now, Outbox& out) {
+    const auto path = paths_.find(name);
+    if (path == paths_.end() || !path->second.is_direct(now)) {
+        relay_direct(name, text, now, out);
+        return;
+    }
+    const std::uint32_t id = next_text_id_++;
+    const auto rtt = path->second.rtt().value_or(Duration::zero());
+    unacked_[id] = {name, text, now + std::max(cfg_.direct_ack_floor, 3 * rtt)};
+    out.datagrams.push_back({*path->second.via(), proto::encode(proto::PeerText{
+                                                      cfg_.name, path->second.nonce(), id, text})});
+    out.events.emplace_back(ui::Direct{cfg_.name, {name}, text, true, false});
+}
+
+bool Client::has_direct_path(const Target& t, Time now) const {
+    if (t.kind != Target::Kind::Direct)
+        return false;
+    const auto path = paths_.find(t.name);
+    return path != paths_.end() && path->second.is_direct(now);
+}
+
+void Client::relay_direct(const std::string& name, const std::string& text, Time now, Outbox& out) {
+    if (!require_online(out))
+        return;
     const std::vector<std::string> to{name};
     Pending p{Pending::Kind::Dm, {}, {}, to, text, {}, {}, 0, false};
     const auto id = request(std::move(p), now);
@@ -427,16 +480,32 @@ void Client::command(const cmd::Users& c, Time now, Outbox& out) {
 }
 
 void Client::command(const cmd::Msg& c, Time now, Outbox& out) {
-    if (!require_online(out))
+    const bool all_direct = std::all_of(c.to.begin(), c.to.end(), [&](const std::string& n) {
+        return has_direct_path({Target::Kind::Direct, n}, now);
+    });
+    if (!all_direct && !require_online(out))
         return;
     const auto pieces = chunks(c.text, out);
     if (!pieces)
         return;
+    // Recipients with a direct path get the line peer to peer; the rest in one relayed dm.
+    std::vector<std::string> relayed;
+    for (const auto& name : c.to) {
+        const auto path = paths_.find(name);
+        if (path != paths_.end() && path->second.is_direct(now)) {
+            for (const auto& piece : *pieces)
+                send_direct(name, piece, now, out);
+        } else {
+            relayed.push_back(name);
+        }
+    }
+    if (relayed.empty())
+        return;
     for (const auto& piece : *pieces) {
-        Pending p{Pending::Kind::Dm, {}, {}, c.to, piece, {}, {}, 0, false};
+        Pending p{Pending::Kind::Dm, {}, {}, relayed, piece, {}, {}, 0, false};
         const auto id = request(std::move(p), now);
-        send(proto::Direct{*reg_.token(), id, c.to, piece}, out);
-        out.events.emplace_back(ui::Direct{cfg_.name, c.to, piece, true, true});
+        send(proto::Direct{*reg_.token(), id, relayed, piece}, out);
+        out.events.emplace_back(ui::Direct{cfg_.name, relayed, piece, true, true});
     }
 }
 
@@ -457,8 +526,8 @@ void Client::command(const cmd::Room& c, Time, Outbox& out) {
     set_target({Target::Kind::Room, c.room}, out);
 }
 
-void Client::command(const cmd::Status&, Time, Outbox& out) {
-    out.events.emplace_back(status());
+void Client::command(const cmd::Status&, Time now, Outbox& out) {
+    out.events.emplace_back(status(now));
 }
 
 void Client::command(const cmd::Quit&, Time now, Outbox& out) {
@@ -631,6 +700,7 @@ void Client::handle(const proto::Ok& m, Time now, Outbox& out) {
     case Pending::Kind::Rooms:
     case Pending::Kind::Users:
     case Pending::Kind::Connect:
+    case Pending::Kind::Reconnect:
         break;
     case Pending::Kind::Dm:
         break;
@@ -704,19 +774,134 @@ void Client::handle(const proto::MemberLeft& m, Outbox& out) {
     out.events.emplace_back(ui::Left{m.room, m.name, m.reason, self});
 }
 
-void Client::handle(const proto::PeerInfo& m, Outbox& out) {
+void Client::handle(const proto::PeerInfo& m, Time now, Outbox& out) {
     introduced_[m.name] = m;
-    out.events.emplace_back(
-        ui::PeerFound{m.name, m.public_endpoint, m.private_endpoints, m.initiator});
-    if (!m.initiator)
-        return; // they connected to us; we keep our target until we /connect back
+    std::optional<Pending::Kind> asked; // which of our requests this answers, if any
     for (auto it = pending_.begin(); it != pending_.end(); ++it) {
-        if (it->second.kind == Pending::Kind::Connect && it->second.names.front() == m.name) {
+        const auto kind = it->second.kind;
+        if ((kind == Pending::Kind::Connect || kind == Pending::Kind::Reconnect) &&
+            it->second.names.front() == m.name) {
+            asked = kind;
             pending_.erase(it);
             break;
         }
     }
-    set_target({Target::Kind::Direct, m.name}, out);
+    // A fresh exchange for a path we already have (a retry, ours or theirs) is not news.
+    const bool retry = asked == Pending::Kind::Reconnect || (!asked && paths_.count(m.name) != 0);
+    if (!retry)
+        out.events.emplace_back(
+            ui::PeerFound{m.name, m.public_endpoint, m.private_endpoints, m.initiator});
+    PathOutput po;
+    if (auto it = paths_.find(m.name); it != paths_.end())
+        it->second.restart(m, now, po);
+    else
+        paths_.emplace(m.name, DirectPath(cfg_.name, m, cfg_.path, now, po));
+    apply(po, out, now);
+    if (asked == Pending::Kind::Connect)
+        set_target({Target::Kind::Direct, m.name}, out);
+}
+
+// ---- The direct path (P2P) ----
+
+void Client::on_peer_datagram(const proto::Endpoint& from, const proto::Message& msg, Time now,
+                              Outbox& out) {
+    // Only datagrams carrying the nonce of an exchange the rendezvous made are accepted:
+    // anything else from a stranger is dropped here.
+    auto path_for = [this](std::string_view name, std::string_view nonce) -> DirectPath* {
+        auto it = paths_.find(std::string(name));
+        return it != paths_.end() && it->second.accepts(nonce) ? &it->second : nullptr;
+    };
+    PathOutput po;
+    if (const auto* probe = std::get_if<proto::Probe>(&msg)) {
+        if (DirectPath* path = path_for(probe->from, probe->nonce))
+            path->on_probe(from, *probe, now, po);
+    } else if (const auto* ack = std::get_if<proto::ProbeAck>(&msg)) {
+        if (DirectPath* path = path_for(ack->from, ack->nonce))
+            path->on_probe_ack(from, *ack, now, po);
+    } else if (const auto* text = std::get_if<proto::PeerText>(&msg)) {
+        if (DirectPath* path = path_for(text->from, text->nonce))
+            on_peer_text(from, *text, *path, now, out);
+    } else if (const auto* tack = std::get_if<proto::PeerAck>(&msg)) {
+        const auto it = unacked_.find(tack->id);
+        if (it != unacked_.end()) {
+            if (DirectPath* path = path_for(it->second.peer, tack->nonce)) {
+                path->on_heard(from, now);
+                unacked_.erase(it);
+            }
+        }
+    } else {
+        log_.debug("dropped from=" + from.to_string() +
+                   " reason=not_the_server type=" + std::string(proto::type_name(msg)));
+    }
+    apply(po, out, now);
+}
+
+void Client::on_peer_text(const proto::Endpoint& from, const proto::PeerText& m, DirectPath& path,
+                          Time now, Outbox& out) {
+    constexpr std::size_t kRememberedIds = 256; // enough to catch retransmitted duplicates
+    out.datagrams.push_back({from, proto::encode(proto::PeerAck{m.nonce, m.id})});
+    path.on_heard(from, now);
+    auto& seen = seen_text_ids_[m.from];
+    if (!seen.insert(m.id).second)
+        return; // a duplicate: our ack was lost and they sent it again
+    if (seen.size() > kRememberedIds)
+        seen.erase(seen.begin());
+    out.events.emplace_back(ui::Direct{m.from, {cfg_.name}, m.text, false, false});
+}
+
+void Client::apply(const PathOutput& po, Outbox& out, Time now) {
+    for (const auto& [to, bytes] : po.datagrams)
+        out.datagrams.push_back({to, bytes});
+    for (const auto& e : po.events) {
+        log_.info(std::string("path peer=") + e.peer + " state=" +
+                  (e.state == PathState::Direct     ? "direct"
+                   : e.state == PathState::Punching ? "punching"
+                                                    : "relayed") +
+                  (e.via ? " via=" + e.via->to_string() : std::string()) +
+                  (e.rtt ? " rtt=" + std::to_string(e.rtt->count()) + "ms" : std::string()) +
+                  (e.reason.empty() ? std::string() : " reason=\"" + e.reason + "\""));
+        out.events.emplace_back(ui::PathChanged{e.peer, e.state, e.via, e.rtt, e.reason});
+    }
+    if (po.wants_exchange && reg_.state() == ConnectionState::Online) {
+        // Ask the rendezvous for fresh endpoints: both sides get `peer` and punch together.
+        for (auto& [name, path] : paths_) {
+            if (!path.initiator() || path.is_direct(now))
+                continue;
+            Pending p{Pending::Kind::Reconnect, {}, {}, {name}, {}, {}, {}, 0, false};
+            const auto id = request(std::move(p), now);
+            send(proto::Connect{*reg_.token(), id, name}, out);
+        }
+    }
+}
+
+void Client::run_paths(Time now, Outbox& out) {
+    for (auto& [name, path] : paths_) {
+        PathOutput po;
+        path.on_tick(now, po);
+        apply(po, out, now);
+    }
+    // A p2p_msg that was not acked in time goes through the rendezvous instead: the direct
+    // path may be dying, and a line must not be lost in the switch. (If only the ack was
+    // lost, the peer sees the line twice; issue 6's message ids will remove that.)
+    for (auto it = unacked_.begin(); it != unacked_.end();) {
+        if (it->second.deadline > now) {
+            ++it;
+            continue;
+        }
+        const UnackedText u = std::move(it->second);
+        it = unacked_.erase(it);
+        log_.info("p2p_unacked peer=" + u.peer + " action=relay");
+        if (reg_.state() == ConnectionState::Online) {
+            const std::vector<std::string> to{u.peer};
+            Pending p{Pending::Kind::Dm, {}, {}, to, u.text, {}, {}, 0, false};
+            const auto id = request(std::move(p), now);
+            send(proto::Direct{*reg_.token(), id, to, u.text}, out);
+        } else {
+            out.events.emplace_back(ui::Error{
+                "not_delivered", "message to " + u.peer + " not delivered (\"" + sample(u.text) +
+                                     "\"): the direct path and the server are both gone"});
+        }
+    }
 }
 
 } // namespace chat::peer

@@ -11,6 +11,7 @@
 #pragma once
 
 #include "commands.hpp"
+#include "direct_path.hpp"
 #include "events.hpp"
 #include "registration.hpp"
 #include "send_pacer.hpp"
@@ -35,10 +36,12 @@ struct ClientConfig {
     proto::Endpoint server;                         // the rendezvous
     std::vector<proto::Endpoint> private_endpoints; // <= 4 LAN candidates for hello
     RegistrationConfig registration;
-    Duration request_timeout = 5s;   // no answer by then: say so (the server or path is lossy)
-    std::size_t max_list_pages = 25; // /rooms and /users stop after 25 * 40 = 1000 entries
-    std::size_t max_chunks = 16;     // a line longer than 16 * 500 bytes is refused: the
-                                     // server's burst of 50 datagrams must cover it
+    Duration request_timeout = 5s;     // no answer by then: say so (the server or path is lossy)
+    std::size_t max_list_pages = 25;   // /rooms and /users stop after 25 * 40 = 1000 entries
+    PathConfig path;                   // hole punching and the direct path
+    Duration direct_ack_floor = 300ms; // a p2p_msg unacked after max(this, 3 rtt) is relayed
+    std::size_t max_chunks = 16;       // a line longer than 16 * 500 bytes is refused: the
+                                       // server's burst of 50 datagrams must cover it
 };
 
 class Client {
@@ -70,7 +73,19 @@ class Client {
 
   private:
     struct Pending {
-        enum class Kind { Join, Rejoin, Leave, Unjoin, Say, Dm, Rooms, Users, Create, Connect };
+        enum class Kind {
+            Join,
+            Rejoin,
+            Leave,
+            Unjoin,
+            Say,
+            Dm,
+            Rooms,
+            Users,
+            Create,
+            Connect,
+            Reconnect // a fresh endpoint exchange asked for by a path, not by the user
+        };
         Kind kind;
         Time deadline;
         std::string room;               // Join, Rejoin, Leave, Unjoin, Say, Users, Create
@@ -112,7 +127,17 @@ class Client {
     void handle(const proto::DirectMessage& m, Outbox& out);
     void handle(const proto::MemberJoined& m, Outbox& out);
     void handle(const proto::MemberLeft& m, Outbox& out);
-    void handle(const proto::PeerInfo& m, Outbox& out);
+    void handle(const proto::PeerInfo& m, Time now, Outbox& out);
+
+    // The direct path (P2P): datagrams from peers, and the paths' timers.
+    void on_peer_datagram(const proto::Endpoint& from, const proto::Message& msg, Time now,
+                          Outbox& out);
+    void on_peer_text(const proto::Endpoint& from, const proto::PeerText& m, DirectPath& path,
+                      Time now, Outbox& out);
+    void apply(const PathOutput& po, Outbox& out, Time now);
+    void run_paths(Time now, Outbox& out);
+    void relay_direct(const std::string& name, const std::string& text, Time now, Outbox& out);
+    bool has_direct_path(const Target& t, Time now) const;
     void startup_refused(const proto::Error& m, Outbox& out);
 
     // The session.
@@ -127,7 +152,7 @@ class Client {
     void send(const proto::Message& m, Outbox& out) const;
     void set_target(Target t, Outbox& out);
     void retarget_after_leaving(const std::string& room, Outbox& out);
-    ui::Status status() const;
+    ui::Status status(Time now) const;
 
     ClientConfig cfg_;
     Logger& log_;
@@ -138,7 +163,16 @@ class Client {
     std::optional<proto::Endpoint> public_endpoint_;
     std::map<proto::RequestId, Pending> pending_;
     proto::RequestId next_id_ = 1;
-    std::map<std::string, proto::PeerInfo> introduced_; // by name: for the P2P issue
+    std::map<std::string, proto::PeerInfo> introduced_; // by name
+    std::map<std::string, DirectPath> paths_;           // by remote name, after an exchange
+    struct UnackedText {                                // a p2p_msg awaiting its p2p_ack
+        std::string peer;
+        std::string text;
+        Time deadline;
+    };
+    std::map<std::uint32_t, UnackedText> unacked_; // by p2p_msg id
+    std::uint32_t next_text_id_ = 1;
+    std::map<std::string, std::set<std::uint32_t>> seen_text_ids_; // per sender, bounded
     SendPacer pacer_{Time{}};
     bool told_name_taken_ = false; // while reconnecting, say it once
     bool closed_ = false;

@@ -4,6 +4,8 @@
 // so the TTY UI, the pipe mode and --json all show the same things.
 #pragma once
 
+#include "direct_path.hpp"
+
 #include "proto/endpoint.hpp"
 #include "proto/message.hpp"
 #include "proto/time.hpp"
@@ -65,6 +67,13 @@ struct UserList { // the answer to /users
     std::vector<std::string> users;
     std::uint32_t total = 0;
 };
+struct PeerPath { // one /connect-ed peer, for /status
+    std::string name;
+    PathState state = PathState::Relayed;
+    std::optional<proto::Endpoint> via; // the direct path's remote endpoint
+    std::optional<Duration> rtt;        // smoothed, over the direct path
+    std::optional<Duration> since_last; // since the last datagram on the direct path
+};
 struct Status {
     std::string name;
     proto::Endpoint server;
@@ -73,6 +82,7 @@ struct Status {
     std::vector<std::string> rooms;
     Target target;
     ConnectionState state = ConnectionState::Connecting;
+    std::vector<PeerPath> peers; // every peer we have a path (or relay) to
 };
 struct Connection { // registered, lost, back
     ConnectionState state;
@@ -83,6 +93,13 @@ struct PeerFound { // the rendezvous introduced a peer (after /connect, ours or 
     proto::Endpoint public_endpoint;
     std::vector<proto::Endpoint> private_endpoints;
     bool initiator = false; // true when we sent /connect
+};
+struct PathChanged { // hole punching started, a direct path is up, or we are relayed
+    std::string peer;
+    PathState state;
+    std::optional<proto::Endpoint> via;
+    std::optional<Duration> rtt;
+    std::string reason; // why relayed
 };
 struct TargetChanged {
     Target target;
@@ -101,9 +118,10 @@ struct Fatal { // the client cannot start: the shell prints it and exits 1
 struct Quit {}; // the user asked to leave: the shell exits 0
 } // namespace ui
 
-using UiEvent = std::variant<ui::Message, ui::Direct, ui::Joined, ui::Left, ui::RoomList,
-                             ui::UserList, ui::Status, ui::Connection, ui::PeerFound,
-                             ui::TargetChanged, ui::Info, ui::Error, ui::Fatal, ui::Quit>;
+using UiEvent =
+    std::variant<ui::Message, ui::Direct, ui::Joined, ui::Left, ui::RoomList, ui::UserList,
+                 ui::Status, ui::Connection, ui::PeerFound, ui::PathChanged, ui::TargetChanged,
+                 ui::Info, ui::Error, ui::Fatal, ui::Quit>;
 
 struct Outbox {
     std::vector<Datagram> datagrams;

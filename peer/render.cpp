@@ -95,6 +95,22 @@ std::string_view kind_name(Target::Kind k) {
     return "none";
 }
 
+std::string_view path_state_name(PathState s) {
+    switch (s) {
+    case PathState::Punching:
+        return "punching";
+    case PathState::Direct:
+        return "direct";
+    case PathState::Relayed:
+        return "relayed";
+    }
+    return "relayed";
+}
+
+std::string ms_text(std::optional<Duration> d) {
+    return d ? std::to_string(d->count()) + " ms" : std::string("unknown");
+}
+
 std::string target_text(const Target& t) {
     switch (t.kind) {
     case Target::Kind::None:
@@ -102,7 +118,7 @@ std::string target_text(const Target& t) {
     case Target::Kind::Room:
         return "room " + t.name;
     case Target::Kind::Direct:
-        return t.name + " (relayed through the server)";
+        return t.name + " (directly when a direct path is up, else relayed)";
     }
     return {};
 }
@@ -190,25 +206,50 @@ std::vector<std::string> render_text(const UiEvent& e, const WallClock& clock,
                 return {p.dim("-- ") + head + ": " + join(names)};
             },
             [&](const ui::Status& m) -> std::vector<std::string> {
-                return {p.dim("-- ") + "status: " + std::string(state_name(m.state)) + " as " +
-                            p.name(m.name) + " via " + m.server.to_string(),
-                        "   public address: " +
-                            (m.public_endpoint ? m.public_endpoint->to_string() : "unknown"),
-                        "   rtt: " + (m.rtt ? std::to_string(m.rtt->count()) + " ms"
-                                            : std::string("unknown")),
-                        "   rooms: " + (m.rooms.empty() ? std::string("none") : join(m.rooms)),
-                        "   talking to: " + target_text(m.target)};
+                std::vector<std::string> lines{
+                    p.dim("-- ") + "status: " + std::string(state_name(m.state)) + " as " +
+                        p.name(m.name) + " via " + m.server.to_string(),
+                    "   public address: " +
+                        (m.public_endpoint ? m.public_endpoint->to_string() : "unknown"),
+                    "   rtt: " +
+                        (m.rtt ? std::to_string(m.rtt->count()) + " ms" : std::string("unknown")),
+                    "   rooms: " + (m.rooms.empty() ? std::string("none") : join(m.rooms)),
+                    "   talking to: " + target_text(m.target)};
+                for (const auto& peer : m.peers) {
+                    std::string line = "   peer " + p.name(peer.name) + ": " +
+                                       std::string(path_state_name(peer.state));
+                    if (peer.state == PathState::Direct && peer.via)
+                        line += " via " + peer.via->to_string() + ", rtt " + ms_text(peer.rtt) +
+                                ", last packet " + ms_text(peer.since_last) + " ago";
+                    else if (peer.state == PathState::Relayed)
+                        line += " through the server";
+                    lines.push_back(std::move(line));
+                }
+                return lines;
+            },
+            [&](const ui::PathChanged& m) -> std::vector<std::string> {
+                switch (m.state) {
+                case PathState::Punching:
+                    return {notice("punching a direct path to " + p.name(m.peer) + "...")};
+                case PathState::Direct:
+                    return {notice(p.bold("direct path to " + p.name(m.peer) + " via " +
+                                          (m.via ? m.via->to_string() : std::string("?")) +
+                                          " (rtt " + ms_text(m.rtt) + ")"))};
+                case PathState::Relayed:
+                    return {notice(p.bold("no direct path to " + p.name(m.peer) + ": " + m.reason +
+                                          "; messages are relayed through the server"))};
+                }
+                return {};
             },
             [&](const ui::Connection& m) -> std::vector<std::string> {
                 return {notice(p.bold(m.text))};
             },
             [&](const ui::PeerFound& m) -> std::vector<std::string> {
                 if (m.initiator)
-                    return {notice("found " + p.name(m.name) + " at " +
-                                   m.public_endpoint.to_string() +
-                                   "; messages are relayed through the server for now")};
-                return {notice(p.name(m.name) + " wants to talk to you directly: /connect " +
-                               m.name + " to answer")};
+                    return {
+                        notice("found " + p.name(m.name) + " at " + m.public_endpoint.to_string())};
+                return {notice(p.name(m.name) + " connected to you (/connect " + m.name +
+                               " to make them your target)")};
             },
             [&](const ui::TargetChanged& m) -> std::vector<std::string> {
                 return {notice("now talking to " + target_text(m.target))};
@@ -275,6 +316,27 @@ std::string render_json(const UiEvent& e, const WallClock& clock) {
                 o["public"] =
                     m.public_endpoint ? json(m.public_endpoint->to_string()) : json(nullptr);
                 o["rtt_ms"] = m.rtt ? json(m.rtt->count()) : json(nullptr);
+                json peers = json::array();
+                for (const auto& peer : m.peers) {
+                    json pj{{"name", peer.name},
+                            {"state", std::string(path_state_name(peer.state))}};
+                    pj["via"] = peer.via ? json(peer.via->to_string()) : json(nullptr);
+                    pj["rtt_ms"] = peer.rtt ? json(peer.rtt->count()) : json(nullptr);
+                    pj["since_last_ms"] =
+                        peer.since_last ? json(peer.since_last->count()) : json(nullptr);
+                    peers.push_back(std::move(pj));
+                }
+                o["peers"] = std::move(peers);
+                return o;
+            },
+            [](const ui::PathChanged& m) -> json {
+                json o{{"event", "path"},
+                       {"peer", m.peer},
+                       {"state", std::string(path_state_name(m.state))}};
+                o["via"] = m.via ? json(m.via->to_string()) : json(nullptr);
+                o["rtt_ms"] = m.rtt ? json(m.rtt->count()) : json(nullptr);
+                if (!m.reason.empty())
+                    o["reason"] = m.reason;
                 return o;
             },
             [](const ui::Connection& m) -> json {

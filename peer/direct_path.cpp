@@ -1,0 +1,222 @@
+// DirectPath; see direct_path.hpp. The flow: punch every candidate each probe_every until
+// one answers (an ack to a probe we sent to that very endpoint proves both directions),
+// settle briefly so a LAN path can win, then keep the chosen path alive with one probe per
+// keepalive_every. Silence for dead_after means relayed again, and (on the side that asked
+// for the connection) a fresh exchange through the rendezvous, so both sides punch at once.
+#include "direct_path.hpp"
+
+#include "proto/codec.hpp"
+
+#include <algorithm>
+
+namespace chat::peer {
+namespace {
+
+constexpr std::size_t kMaxInFlight = 64;   // probes remembered for RTT
+constexpr std::size_t kMaxCandidates = 12; // public + private + a few learnt from probes
+
+} // namespace
+
+DirectPath::DirectPath(std::string self, const proto::PeerInfo& info, const PathConfig& cfg,
+                       Time now, PathOutput& out)
+    : self_(std::move(self)), remote_(info.name), cfg_(cfg) {
+    restart(info, now, out);
+}
+
+void DirectPath::restart(const proto::PeerInfo& info, Time now, PathOutput& out) {
+    if (info.nonce != nonce_) {
+        previous_nonce_ = nonce_;
+        nonce_ = info.nonce;
+    }
+    initiator_ = info.initiator;
+    candidates_.clear();
+    for (const auto& e : info.private_endpoints)
+        add_candidate(e, Kind::Private);
+    add_candidate(info.public_endpoint, Kind::Public);
+    if (!is_direct(now)) {
+        selected_.reset();
+        selected_kind_.reset();
+        selected_at_.reset();
+    }
+    punch_until_ = now + cfg_.punch_for;
+    next_probe_ = now;
+    next_retry_.reset();
+    if (!is_direct(now) && !announced_relayed_) // background retries go unannounced
+        out.events.push_back({remote_, PathState::Punching, std::nullopt, std::nullopt, ""});
+    on_tick(now, out);
+}
+
+bool DirectPath::accepts(std::string_view nonce) const {
+    return nonce == nonce_ || (!previous_nonce_.empty() && nonce == previous_nonce_);
+}
+
+void DirectPath::add_candidate(const proto::Endpoint& e, Kind kind) {
+    if (e.is_unspecified() || e.port() == 0 || candidates_.size() >= kMaxCandidates)
+        return;
+    const bool known = std::any_of(candidates_.begin(), candidates_.end(),
+                                   [&e](const Candidate& c) { return c.endpoint == e; });
+    if (!known)
+        candidates_.push_back({e, kind});
+}
+
+int DirectPath::rank(Kind kind) {
+    return kind == Kind::Private ? 2 : 1;
+} // LAN first
+
+DirectPath::Kind DirectPath::kind_of(const proto::Endpoint& e) const {
+    for (const auto& c : candidates_)
+        if (c.endpoint == e)
+            return c.kind;
+    return Kind::Reflexive;
+}
+
+void DirectPath::send_probe(const proto::Endpoint& to, Time now, PathOutput& out) {
+    const std::uint32_t seq = next_seq_++;
+    out.datagrams.emplace_back(to, proto::encode(proto::Probe{self_, nonce_, seq}));
+    if (in_flight_.size() >= kMaxInFlight)
+        in_flight_.erase(in_flight_.begin());
+    in_flight_.push_back({seq, to, now});
+}
+
+void DirectPath::on_probe(const proto::Endpoint& from, const proto::Probe& m, Time now,
+                          PathOutput& out) {
+    // Answer where it came from, even an address we did not know: behind a NAT that maps
+    // each destination to a new port, that source is the only address that reaches the peer.
+    out.datagrams.emplace_back(from, proto::encode(proto::ProbeAck{self_, m.nonce, m.seq, from}));
+    const bool known = std::any_of(candidates_.begin(), candidates_.end(),
+                                   [&from](const Candidate& c) { return c.endpoint == from; });
+    if (!known) {
+        add_candidate(from, Kind::Reflexive);
+        if (punching(now))
+            send_probe(from, now, out);
+    }
+    if (selected_ == from)
+        last_heard_ = now;
+    if (!punching(now) && !is_direct(now)) { // the remote is punching: join in
+        punch_until_ = now + cfg_.punch_for;
+        next_probe_ = now;
+        on_tick(now, out);
+    }
+}
+
+void DirectPath::on_probe_ack(const proto::Endpoint& from, const proto::ProbeAck& m, Time now,
+                              PathOutput& out) {
+    const auto sent = std::find_if(in_flight_.begin(), in_flight_.end(), [&](const SentProbe& p) {
+        return p.seq == m.seq && p.to == from;
+    });
+    if (sent == in_flight_.end())
+        return; // not an answer to a probe we sent there
+    const Duration sample = now - sent->at;
+    rtt_ = rtt_ ? (*rtt_ * 7 + sample) / 8 : sample; // RFC 6298's smoothing, alpha 1/8
+    in_flight_.erase(sent);
+    select(from, kind_of(from), now, out);
+}
+
+void DirectPath::on_heard(const proto::Endpoint& from, Time now) {
+    if (selected_ == from)
+        last_heard_ = now;
+}
+
+void DirectPath::select(const proto::Endpoint& e, Kind kind, Time now, PathOutput& out) {
+    const bool was_direct = is_direct(now);
+    const bool better =
+        !selected_ || !was_direct || (*selected_ != e && rank(kind) > rank(*selected_kind_));
+    if (selected_ == e || better)
+        last_heard_ = now;
+    if (!better)
+        return;
+    selected_ = e;
+    selected_kind_ = kind;
+    if (!selected_at_ || !was_direct)
+        selected_at_ = now;
+    next_keepalive_ = now + cfg_.keepalive_every;
+    next_retry_.reset();
+    announced_relayed_ = false;
+    out.events.push_back({remote_, PathState::Direct, e, rtt_, ""});
+    if (kind == Kind::Private)
+        end_punching(now, out);
+}
+
+bool DirectPath::punching(Time now) const {
+    return punch_until_ && now < *punch_until_;
+}
+
+void DirectPath::end_punching(Time now, PathOutput& out) {
+    punch_until_.reset();
+    next_probe_.reset();
+    if (is_direct(now))
+        return;
+    if (!announced_relayed_) {
+        out.events.push_back({remote_, PathState::Relayed, std::nullopt, std::nullopt,
+                              "no direct path found (a NAT in the way does not allow it)"});
+        announced_relayed_ = true;
+    }
+    if (initiator_)
+        next_retry_ = now + cfg_.retry_every;
+}
+
+void DirectPath::on_tick(Time now, PathOutput& out) {
+    if (punch_until_) {
+        const bool settled =
+            selected_at_ && is_direct(now) && now >= *selected_at_ + cfg_.settle_for;
+        if (now >= *punch_until_ || settled) {
+            end_punching(now, out);
+        } else if (next_probe_ && now >= *next_probe_) {
+            for (const auto& c : candidates_)
+                send_probe(c.endpoint, now, out);
+            next_probe_ = now + cfg_.probe_every;
+        }
+    }
+    if (selected_ && last_heard_ && !is_direct(now)) { // the direct path went silent
+        selected_.reset();
+        selected_kind_.reset();
+        selected_at_.reset();
+        next_keepalive_.reset();
+        out.events.push_back(
+            {remote_, PathState::Relayed, std::nullopt, std::nullopt, "direct path went silent"});
+        announced_relayed_ = true;
+        if (initiator_) {
+            out.wants_exchange = true; // punch again at once, both sides together
+            next_retry_ = now + cfg_.retry_every;
+        }
+    }
+    if (selected_ && next_keepalive_ && now >= *next_keepalive_) {
+        send_probe(*selected_, now, out);
+        next_keepalive_ = now + cfg_.keepalive_every;
+    }
+    if (next_retry_ && now >= *next_retry_ && !punch_until_) {
+        out.wants_exchange = true;
+        next_retry_ = now + cfg_.retry_every;
+    }
+}
+
+std::optional<Time> DirectPath::next_wakeup() const {
+    std::optional<Time> wake;
+    auto consider = [&wake](std::optional<Time> t) {
+        if (t && (!wake || *t < *wake))
+            wake = t;
+    };
+    if (punch_until_) {
+        consider(punch_until_);
+        consider(next_probe_);
+        if (selected_at_)
+            consider(*selected_at_ + cfg_.settle_for);
+    }
+    if (selected_) {
+        consider(next_keepalive_);
+        if (last_heard_)
+            consider(*last_heard_ + cfg_.dead_after);
+    }
+    consider(next_retry_);
+    return wake;
+}
+
+PathState DirectPath::state(Time now) const {
+    if (selected_ && last_heard_ && now - *last_heard_ < cfg_.dead_after)
+        return PathState::Direct;
+    if (punch_until_ && now < *punch_until_)
+        return PathState::Punching;
+    return PathState::Relayed;
+}
+
+} // namespace chat::peer

@@ -1,0 +1,116 @@
+// One remote peer's path: hole punching to every candidate the rendezvous gave us, choosing
+// the first candidate that answers both ways (a LAN one if both peers share a NAT), then
+// keepalives and RTT on it. Whether the path is direct is computed from the last time we
+// heard the remote and `now`: there is no flag to go stale. Pure: datagrams out, no I/O.
+// Deliberately left out: port prediction for symmetric NATs (a symmetric NAT on either side
+// means the peers stay relayed, and the UI says so).
+#pragma once
+
+#include "proto/endpoint.hpp"
+#include "proto/message.hpp"
+#include "proto/time.hpp"
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace chat::peer {
+
+using namespace std::chrono_literals;
+
+struct PathConfig {
+    Duration probe_every = 200ms;  // pace of punches per candidate while punching
+    Duration punch_for = 5s;       // no answer by then: stay relayed and say so
+    Duration settle_for = 500ms;   // after a public path answers, how long a LAN one may win
+    Duration keepalive_every = 2s; // far under the ~30 s after which NAT mappings expire
+    Duration dead_after = 6s;      // three keepalives unanswered: the path is gone
+    Duration retry_every = 20s;    // while relayed, how often to try punching again
+};
+
+enum class PathState { Punching, Direct, Relayed };
+
+// A change the UI must show: direct path up (via, rtt), or relayed (with the reason).
+struct PathEvent {
+    std::string peer;
+    PathState state;
+    std::optional<proto::Endpoint> via;
+    std::optional<Duration> rtt;
+    std::string reason; // why relayed: "no direct path found", "direct path went silent"
+};
+
+struct PathOutput {
+    std::vector<std::pair<proto::Endpoint, std::string>> datagrams; // to, bytes
+    std::vector<PathEvent> events;
+    bool wants_exchange = false; // ask the rendezvous for fresh endpoints (connect again)
+};
+
+class DirectPath {
+  public:
+    DirectPath(std::string self, const proto::PeerInfo& info, const PathConfig& cfg, Time now,
+               PathOutput& out);
+
+    // Fresh endpoints and nonce from a new exchange: punch again (a working path is kept
+    // until the new nonce proves a path of its own).
+    void restart(const proto::PeerInfo& info, Time now, PathOutput& out);
+    // True if `nonce` belongs to this path (the current or the previous exchange).
+    bool accepts(std::string_view nonce) const;
+    void on_probe(const proto::Endpoint& from, const proto::Probe& m, Time now, PathOutput& out);
+    void on_probe_ack(const proto::Endpoint& from, const proto::ProbeAck& m, Time now,
+                      PathOutput& out);
+    // Any other authenticated datagram from the remote (chat, acks) proves the path is alive.
+    void on_heard(const proto::Endpoint& from, Time now);
+    void on_tick(Time now, PathOutput& out);
+    std::optional<Time> next_wakeup() const;
+
+    PathState state(Time now) const;
+    bool is_direct(Time now) const { return state(now) == PathState::Direct; }
+    std::optional<proto::Endpoint> via() const { return selected_; }
+    std::optional<Duration> rtt() const { return rtt_; }
+    std::optional<Time> last_heard() const { return last_heard_; }
+    const std::string& remote() const { return remote_; }
+    const std::string& nonce() const { return nonce_; }
+    bool initiator() const { return initiator_; }
+
+  private:
+    enum class Kind { Private, Public, Reflexive }; // Reflexive: learnt from a probe's source
+    struct Candidate {
+        proto::Endpoint endpoint;
+        Kind kind;
+    };
+    struct SentProbe {
+        std::uint32_t seq;
+        proto::Endpoint to;
+        Time at;
+    };
+
+    void add_candidate(const proto::Endpoint& e, Kind kind);
+    void send_probe(const proto::Endpoint& to, Time now, PathOutput& out);
+    void select(const proto::Endpoint& e, Kind kind, Time now, PathOutput& out);
+    bool punching(Time now) const;
+    void end_punching(Time now, PathOutput& out);
+    Kind kind_of(const proto::Endpoint& e) const;
+    static int rank(Kind kind);
+
+    std::string self_;
+    std::string remote_;
+    std::string nonce_;
+    std::string previous_nonce_;
+    bool initiator_ = false;
+    PathConfig cfg_;
+    std::vector<Candidate> candidates_; // <= 2 + kMaxPrivateEndpoints + a few reflexive
+    std::vector<SentProbe> in_flight_;  // recent probes, for RTT; bounded
+    std::uint32_t next_seq_ = 1;
+    std::optional<Time> punch_until_; // set while punching
+    std::optional<Time> next_probe_;
+    std::optional<proto::Endpoint> selected_;
+    std::optional<Kind> selected_kind_;
+    std::optional<Time> selected_at_;
+    std::optional<Time> last_heard_; // last authenticated datagram on the selected path
+    std::optional<Duration> rtt_;
+    std::optional<Time> next_keepalive_;
+    std::optional<Time> next_retry_; // while relayed (initiator only)
+    bool announced_direct_ = false;
+    bool announced_relayed_ = false;
+};
+
+} // namespace chat::peer
