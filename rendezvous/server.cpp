@@ -396,7 +396,7 @@ void Server::put_in_room(Peer& peer, std::string_view room, Outbox& out,
                          std::optional<std::string> by) {
     rooms_.add_member(std::string(room), peer.id);
     peer.rooms.emplace_back(room);
-    broadcast(out, room, proto::MemberJoined{std::string(room), peer.name, std::move(by)}, peer.id);
+    announce(out, room, proto::MemberJoined{std::string(room), peer.name, std::move(by)}, peer.id);
 }
 
 void Server::take_out_of_room(Peer& peer, std::string_view room, LeaveReason why, Outbox& out) {
@@ -404,7 +404,19 @@ void Server::take_out_of_room(Peer& peer, std::string_view room, LeaveReason why
         return;
     std::erase(peer.rooms, room);
     if (rooms_.exists(room))
-        broadcast(out, room, proto::MemberLeft{std::string(room), peer.name, why}, peer.id);
+        announce(out, room, proto::MemberLeft{std::string(room), peer.name, why}, peer.id);
+}
+
+void Server::announce(Outbox& out, std::string_view room, const proto::Message& notice,
+                      PeerId except) {
+    // Every join or leave told to every member costs O(members) datagrams, so filling a room
+    // of n costs O(n^2): 10^10 datagrams for a lobby of 100,000. Big rooms stay quiet.
+    const Room* r = rooms_.find(room);
+    if (r == nullptr || r->members.size() > cfg_.announce_up_to) {
+        ++traffic_.notices_skipped;
+        return;
+    }
+    broadcast(out, room, notice, except);
 }
 
 void Server::handle_join(const proto::Join& m, Peer& peer, const Request& rq) {

@@ -32,7 +32,8 @@ struct ServerConfig {
     std::size_t max_rooms = 10'000;         // rooms on the server, lobby included
     std::size_t max_room_members = 100'000; // the lobby holds everyone, so as many as peers
     std::size_t max_rooms_per_peer = 32;
-    bool allow_plaintext = false; // legacy clients that cannot prove their address
+    std::size_t announce_up_to = 1000; // rooms bigger than this get no joined/left notices
+    bool allow_plaintext = false;      // legacy clients that cannot prove their address
     std::size_t max_plaintext_clients = 256;
     // What an unverified plain-text address may be sent: a chat's worth, not a flood.
     double plaintext_bytes_per_second = 2048;
@@ -61,8 +62,10 @@ struct TrafficCounters {
     std::uint64_t datagrams_out = 0;
     std::uint64_t bytes_in = 0;
     std::uint64_t bytes_out = 0;
-    std::uint64_t plaintext_capped = 0;      // datagrams not sent: over the unverified byte cap
-    std::uint64_t amplification_refused = 0; // replies larger than their request: not sent
+    std::uint64_t plaintext_capped = 0; // datagrams not sent: over the unverified byte cap
+    std::uint64_t amplification_refused = 0;
+    std::uint64_t notices_skipped = 0; // joined/left not sent: the room is over announce_up_to //
+                                       // replies larger than their request: not sent
 };
 
 class Server {
@@ -142,6 +145,8 @@ class Server {
     void send_error(const Request& rq, Peer* peer, std::optional<proto::RequestId> id,
                     proto::ErrorCode code, std::string text);
     void broadcast(Outbox& out, std::string_view room, const proto::Message& msg, PeerId except);
+    // A joined/left notice: broadcast unless the room is too big for notices.
+    void announce(Outbox& out, std::string_view room, const proto::Message& notice, PeerId except);
     void relay_room_message(Outbox& out, std::string_view room, const std::string& from,
                             const std::string& text, PeerId except);
     void count_sent(const Outbox& out);

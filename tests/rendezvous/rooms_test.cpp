@@ -8,7 +8,7 @@ namespace {
 using proto::ErrorCode;
 
 class RoomsTest : public ServerTest {
-protected:
+  protected:
     void SetUp() override {
         register_peer("alice", kAlice);
         register_peer("bob", kBob);
@@ -40,7 +40,7 @@ TEST_F(RoomsTest, LeaveTellsTheOthersAndEmptyRoomDisappears) {
     const auto out = send(kBob, proto::Leave{token("bob"), 2, "dev"});
     EXPECT_EQ(only<proto::MemberLeft>(out, kAlice).reason, proto::LeaveReason::Left);
     send(kAlice, proto::Leave{token("alice"), 3, "dev"});
-    EXPECT_EQ(server_.room_count(), 1u);  // only the lobby is left
+    EXPECT_EQ(server_.room_count(), 1u); // only the lobby is left
 }
 
 TEST_F(RoomsTest, LeavingARoomYouAreNotInIsAnError) {
@@ -53,7 +53,9 @@ TEST_F(RoomsTest, LeavingARoomYouAreNotInIsAnError) {
 
 TEST_F(RoomsTest, LobbySurvivesEveryoneLeavingIt) {
     for (const char* who : {"alice", "bob", "carol"})
-        send(who == std::string("alice") ? kAlice : who == std::string("bob") ? kBob : kCarol,
+        send(who == std::string("alice") ? kAlice
+             : who == std::string("bob") ? kBob
+                                         : kCarol,
              proto::Leave{token(who), 1, "lobby"});
     EXPECT_EQ(server_.room_count(), 1u);
 }
@@ -69,7 +71,8 @@ TEST_F(RoomsTest, RoomListShowsMemberCounts) {
 
 TEST_F(RoomsTest, UserListOfEveryoneAndOfOneRoom) {
     send(kAlice, proto::Join{token("alice"), 1, "dev"});
-    const auto all = only<proto::UserList>(send(kBob, proto::ListUsers{token("bob"), 1, {}, 0}), kBob);
+    const auto all =
+        only<proto::UserList>(send(kBob, proto::ListUsers{token("bob"), 1, {}, 0}), kBob);
     EXPECT_EQ(all.users, (std::vector<std::string>{"alice", "bob", "carol"}));
     const auto dev =
         only<proto::UserList>(send(kBob, proto::ListUsers{token("bob"), 2, "dev", 0}), kBob);
@@ -133,15 +136,39 @@ TEST_F(ServerTest, LongRoomListIsPagedAndEveryPageFitsADatagram) {
         ASSERT_EQ(out.datagrams.size(), 1u);
         EXPECT_LE(out.datagrams[0].bytes.size(), proto::kMaxDatagram);
         const auto list = only<proto::RoomList>(out, kAlice);
-        for (const auto& r : list.rooms) seen.push_back(r.name);
-        if (!list.next) break;
+        for (const auto& r : list.rooms)
+            seen.push_back(r.name);
+        if (!list.next)
+            break;
         offset = *list.next;
     }
-    EXPECT_EQ(seen.size(), 32u);  // 31 rooms and the lobby, each once
+    EXPECT_EQ(seen.size(), 32u); // 31 rooms and the lobby, each once
+}
+
+class QuietRoomTest : public ServerTest {
+  protected:
+    QuietRoomTest() : ServerTest(config()) {}
+    static ServerConfig config() {
+        ServerConfig c;
+        c.announce_up_to = 2;
+        return c;
+    }
+};
+
+TEST_F(QuietRoomTest, RoomsOverTheNoticeLimitGetNoJoinOrLeaveNotices) {
+    register_peer("alice", kAlice);
+    const auto second = send(kBob, proto::Hello{"bob", {}, std::nullopt});
+    EXPECT_EQ(of_type<proto::MemberJoined>(sent_to(second, kAlice)).size(), 1u); // 2 members
+    const auto third = send(kCarol, proto::Hello{"carol", {}, std::nullopt});
+    EXPECT_TRUE(of_type<proto::MemberJoined>(sent_to(third, kAlice)).empty()); // 3 > 2
+    EXPECT_EQ(server_.traffic().notices_skipped, 1u);
+    // Chat itself still reaches everyone.
+    const auto said = send(kAlice, proto::Say{token("alice"), 1, "lobby", "hi all"});
+    EXPECT_EQ(of_type<proto::RoomMessage>(sent_to(said, kCarol)).size(), 1u);
 }
 
 class RoomLimitTest : public ServerTest {
-protected:
+  protected:
     RoomLimitTest() : ServerTest(config()) {}
     static ServerConfig config() {
         ServerConfig c;
@@ -155,7 +182,7 @@ protected:
 TEST_F(RoomLimitTest, RoomAndMembershipLimitsAreEnforcedWithClearErrors) {
     const auto a = register_peer("alice", kAlice);
     const auto b = register_peer("bob", kBob);
-    const auto c = register_peer("carol", kCarol);  // lobby is now over 2, but always open
+    const auto c = register_peer("carol", kCarol); // lobby is now over 2, but always open
     send(kAlice, proto::Join{a, 1, "one"});
     send(kBob, proto::Join{b, 1, "one"});
     EXPECT_EQ(only<proto::Error>(send(kCarol, proto::Join{c, 2, "one"}), kCarol).code,
