@@ -3,6 +3,7 @@
 // key=value pairs (the shell adds the time and level).
 #pragma once
 
+#include <cstdio>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -28,6 +29,21 @@ class Logger {
         if (enabled(level))
             write(level, line);
     }
+};
+
+// Writes each line to a stdio stream as "HH:MM:SS.mmm level line" (UTC wall-clock time):
+// for the shells only. Cores never read a clock; this logger does, where the line is written.
+class StreamLogger : public Logger {
+  public:
+    StreamLogger(std::FILE* stream, LogLevel min) : stream_(stream), min_(min) {}
+    bool enabled(LogLevel level) const override { return level >= min_ && min_ != LogLevel::Off; }
+    void write(LogLevel level, std::string_view line) override;
+
+  protected:
+    std::FILE* stream_;
+
+  private:
+    LogLevel min_;
 };
 
 // Discards everything: for code paths that need a Logger& but nobody reads it.

@@ -3,6 +3,7 @@
 #include "peer/direct_path.hpp"
 
 #include "proto/codec.hpp"
+#include "tests/testkit/net.hpp"
 
 #include <gtest/gtest.h>
 
@@ -19,44 +20,7 @@ Endpoint ep(const char* s) {
     return *Endpoint::parse(s);
 }
 
-// A NAT router: cone keeps one public port per inside socket (like port-preserving
-// MASQUERADE); symmetric takes a new port per destination (like --random-fully). Both filter
-// inbound by the exact remote address and port they sent to (as Linux conntrack does).
-class Nat {
-  public:
-    Nat(std::array<std::uint8_t, 4> public_ip, bool symmetric)
-        : ip_(public_ip), symmetric_(symmetric) {}
-    Endpoint outbound(const Endpoint& inside, const Endpoint& to) {
-        const auto key = std::make_pair(inside, symmetric_ ? to : Endpoint{});
-        auto it = map_.find(key);
-        if (it == map_.end()) {
-            const auto port = symmetric_ ? next_port_++ : inside.port();
-            it = map_.emplace(key, Endpoint::v4(ip_, port)).first;
-            back_[it->second] = inside;
-        }
-        allowed_.insert({it->second, to});
-        return it->second;
-    }
-    std::optional<Endpoint> inbound(const Endpoint& public_ep, const Endpoint& from) const {
-        if (!allowed_.contains({public_ep, from}))
-            return std::nullopt;
-        return back_.at(public_ep);
-    }
-    bool owns(const Endpoint& e) const { return e.bytes()[0] == ip_[0] && e.bytes()[3] == ip_[3]; }
-    void flush() {
-        map_.clear();
-        allowed_.clear();
-        back_.clear();
-    }
-
-  private:
-    std::array<std::uint8_t, 4> ip_;
-    bool symmetric_;
-    std::uint16_t next_port_ = 30000;
-    std::map<std::pair<Endpoint, Endpoint>, Endpoint> map_;
-    std::map<Endpoint, Endpoint> back_;
-    std::set<std::pair<Endpoint, Endpoint>> allowed_;
-};
+using testkit::Nat; // cone or symmetric, filtering like Linux conntrack
 
 struct Host {
     std::string name;
