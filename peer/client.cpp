@@ -162,8 +162,10 @@ std::optional<Time> Client::next_wakeup() const {
         if (t && (!wake || *t < *wake))
             wake = t;
     };
-    for (const auto& [id, p] : pending_)
+    for (const auto& [id, p] : pending_) {
         consider(p.deadline);
+        consider(p.resend_at);
+    }
     for (const auto& [name, path] : paths_)
         consider(path.next_wakeup());
     for (const auto& [id, u] : unacked_)
@@ -242,6 +244,13 @@ void Client::session_lost(Time now, std::string_view why, Outbox& out) {
 }
 
 void Client::expire_requests(Time now, Outbox& out) {
+    for (auto& [id, p] : pending_) {
+        if (p.resend_at && now >= *p.resend_at && now < p.deadline &&
+            reg_.state() == ConnectionState::Online) {
+            send(proto::Connect{*reg_.token(), id, p.names.front()}, out);
+            p.resend_at = now + cfg_.connect_resend;
+        }
+    }
     for (auto it = pending_.begin(); it != pending_.end();) {
         if (it->second.deadline > now) {
             ++it;
@@ -394,7 +403,7 @@ void Client::command(const cmd::Say& c, Time now, Outbox& out) {
         return;
     }
     for (const auto& piece : *pieces) {
-        Pending p{Pending::Kind::Say, {}, target_.name, {}, piece, {}, {}, 0, false};
+        Pending p{Pending::Kind::Say, {}, target_.name, {}, piece, {}, {}, 0, false, {}};
         const auto id = request(std::move(p), now);
         send(proto::Say{*reg_.token(), id, target_.name, piece}, out);
         out.events.emplace_back(ui::Message{target_.name, cfg_.name, piece, true});
@@ -426,7 +435,7 @@ void Client::relay_direct(const std::string& name, const std::string& text, Time
     if (!require_online(out))
         return;
     const std::vector<std::string> to{name};
-    Pending p{Pending::Kind::Dm, {}, {}, to, text, {}, {}, 0, false};
+    Pending p{Pending::Kind::Dm, {}, {}, to, text, {}, {}, 0, false, {}};
     const auto id = request(std::move(p), now);
     send(proto::Direct{*reg_.token(), id, to, text}, out);
     out.events.emplace_back(ui::Direct{cfg_.name, to, text, true, true});
@@ -440,7 +449,7 @@ void Client::command(const cmd::Help&, Time, Outbox& out) {
 void Client::command(const cmd::Join& c, Time now, Outbox& out) {
     if (!require_online(out))
         return;
-    Pending p{Pending::Kind::Join, {}, c.room, {}, {}, {}, {}, 0, false};
+    Pending p{Pending::Kind::Join, {}, c.room, {}, {}, {}, {}, 0, false, {}};
     const auto id = request(std::move(p), now);
     send(proto::Join{*reg_.token(), id, c.room}, out);
 }
@@ -458,7 +467,7 @@ void Client::command(const cmd::Leave& c, Time now, Outbox& out) {
     }
     if (!require_online(out))
         return;
-    Pending p{Pending::Kind::Leave, {}, room, {}, {}, {}, {}, 0, false};
+    Pending p{Pending::Kind::Leave, {}, room, {}, {}, {}, {}, 0, false, {}};
     const auto id = request(std::move(p), now);
     send(proto::Leave{*reg_.token(), id, room}, out);
 }
@@ -466,7 +475,7 @@ void Client::command(const cmd::Leave& c, Time now, Outbox& out) {
 void Client::command(const cmd::Rooms&, Time now, Outbox& out) {
     if (!require_online(out))
         return;
-    Pending p{Pending::Kind::Rooms, {}, {}, {}, {}, {}, {}, 1, false};
+    Pending p{Pending::Kind::Rooms, {}, {}, {}, {}, {}, {}, 1, false, {}};
     const auto id = request(std::move(p), now);
     send(proto::ListRooms{*reg_.token(), id, 0}, out);
 }
@@ -474,7 +483,8 @@ void Client::command(const cmd::Rooms&, Time now, Outbox& out) {
 void Client::command(const cmd::Users& c, Time now, Outbox& out) {
     if (!require_online(out))
         return;
-    Pending p{Pending::Kind::Users, {}, c.room.value_or(""), {}, {}, {}, {}, 1, c.room.has_value()};
+    Pending p{Pending::Kind::Users, {}, c.room.value_or(""), {}, {}, {}, {}, 1,
+              c.room.has_value(),   {}};
     const auto id = request(std::move(p), now);
     send(proto::ListUsers{*reg_.token(), id, c.room, 0}, out);
 }
@@ -502,7 +512,7 @@ void Client::command(const cmd::Msg& c, Time now, Outbox& out) {
     if (relayed.empty())
         return;
     for (const auto& piece : *pieces) {
-        Pending p{Pending::Kind::Dm, {}, {}, relayed, piece, {}, {}, 0, false};
+        Pending p{Pending::Kind::Dm, {}, {}, relayed, piece, {}, {}, 0, false, {}};
         const auto id = request(std::move(p), now);
         send(proto::Direct{*reg_.token(), id, relayed, piece}, out);
         out.events.emplace_back(ui::Direct{cfg_.name, relayed, piece, true, true});
@@ -512,7 +522,7 @@ void Client::command(const cmd::Msg& c, Time now, Outbox& out) {
 void Client::command(const cmd::Create& c, Time now, Outbox& out) {
     if (!require_online(out))
         return;
-    Pending p{Pending::Kind::Create, {}, c.room, c.members, {}, {}, {}, 0, false};
+    Pending p{Pending::Kind::Create, {}, c.room, c.members, {}, {}, {}, 0, false, {}};
     const auto id = request(std::move(p), now);
     send(proto::CreateRoom{*reg_.token(), id, c.room, c.members}, out);
 }
@@ -544,7 +554,8 @@ void Client::command(const cmd::Connect& c, Time now, Outbox& out) {
     }
     if (!require_online(out))
         return;
-    Pending p{Pending::Kind::Connect, {}, {}, {c.name}, {}, {}, {}, 0, false};
+    Pending p{Pending::Kind::Connect, {}, {}, {c.name}, {}, {}, {}, 0, false, {}};
+    p.resend_at = now + cfg_.connect_resend;
     const auto id = request(std::move(p), now);
     send(proto::Connect{*reg_.token(), id, c.name}, out);
 }
@@ -586,7 +597,7 @@ void Client::handle(const proto::Welcome& m, Time now, Outbox& out) {
             // Joined optimistically, so a line typed at once goes to the right room: the
             // join reaches the server before it, on the same socket.
             rooms_.insert(cfg_.room);
-            Pending p{Pending::Kind::Join, {}, cfg_.room, {}, {}, {}, {}, 0, false};
+            Pending p{Pending::Kind::Join, {}, cfg_.room, {}, {}, {}, {}, 0, false, {}};
             const auto id = request(std::move(p), now);
             send(proto::Join{*reg_.token(), id, cfg_.room}, out);
         }
@@ -599,13 +610,13 @@ void Client::handle(const proto::Welcome& m, Time now, Outbox& out) {
         for (const auto& room : rooms_) {
             if (room == proto::kLobby)
                 continue;
-            Pending p{Pending::Kind::Rejoin, {}, room, {}, {}, {}, {}, 0, false};
+            Pending p{Pending::Kind::Rejoin, {}, room, {}, {}, {}, {}, 0, false, {}};
             const auto id = request(std::move(p), now);
             send(proto::Join{*reg_.token(), id, room}, out);
             rejoined.push_back(room);
         }
         if (rooms_.count(proto::kLobby) == 0) {
-            Pending p{Pending::Kind::Unjoin, {}, proto::kLobby, {}, {}, {}, {}, 0, false};
+            Pending p{Pending::Kind::Unjoin, {}, proto::kLobby, {}, {}, {}, {}, 0, false, {}};
             const auto id = request(std::move(p), now);
             send(proto::Leave{*reg_.token(), id, proto::kLobby}, out);
         }
@@ -867,7 +878,8 @@ void Client::apply(const PathOutput& po, Outbox& out, Time now) {
         for (auto& [name, path] : paths_) {
             if (!path.initiator() || path.is_direct(now))
                 continue;
-            Pending p{Pending::Kind::Reconnect, {}, {}, {name}, {}, {}, {}, 0, false};
+            Pending p{Pending::Kind::Reconnect, {}, {}, {name}, {}, {}, {}, 0, false, {}};
+            p.resend_at = now + cfg_.connect_resend;
             const auto id = request(std::move(p), now);
             send(proto::Connect{*reg_.token(), id, name}, out);
         }
@@ -893,7 +905,7 @@ void Client::run_paths(Time now, Outbox& out) {
         log_.info("p2p_unacked peer=" + u.peer + " action=relay");
         if (reg_.state() == ConnectionState::Online) {
             const std::vector<std::string> to{u.peer};
-            Pending p{Pending::Kind::Dm, {}, {}, to, u.text, {}, {}, 0, false};
+            Pending p{Pending::Kind::Dm, {}, {}, to, u.text, {}, {}, 0, false, {}};
             const auto id = request(std::move(p), now);
             send(proto::Direct{*reg_.token(), id, to, u.text}, out);
         } else {

@@ -36,7 +36,9 @@ struct ClientConfig {
     proto::Endpoint server;                         // the rendezvous
     std::vector<proto::Endpoint> private_endpoints; // <= 4 LAN candidates for hello
     RegistrationConfig registration;
-    Duration request_timeout = 5s;     // no answer by then: say so (the server or path is lossy)
+    Duration request_timeout = 5s;
+    Duration connect_resend = 1s; // a connect unanswered this long is sent again     // no answer
+                                  // by then: say so (the server or path is lossy)
     std::size_t max_list_pages = 25;   // /rooms and /users stop after 25 * 40 = 1000 entries
     PathConfig path;                   // hole punching and the direct path
     Duration direct_ack_floor = 300ms; // a p2p_msg unacked after max(this, 3 rtt) is relayed
@@ -95,6 +97,9 @@ class Client {
         std::vector<std::string> user_pages;
         std::size_t pages = 0;
         bool users_in_room = false;
+        // Connect and Reconnect: the exchange is one datagram each way and no lost one may
+        // cost a direct path, so the request is sent again at this time until answered.
+        std::optional<Time> resend_at;
     };
 
     // Commands.

@@ -66,6 +66,18 @@ TEST_F(ClientP2pTest, ConnectPunchesEveryCandidateWithTheNonce) {
     EXPECT_EQ(client_.target(), (Target{Target::Kind::Direct, "bob"}));
 }
 
+TEST_F(ClientP2pTest, ConnectIsSentAgainEverySecondUntilTheExchangeArrives) {
+    const auto first = command(cmd::Connect{"bob"});
+    const auto id = id_of<proto::Connect>(first);
+    const auto later = run_until(now_ + 2500ms, /*answer_pings=*/true);
+    const auto again = sent_as<proto::Connect>(later);
+    ASSERT_EQ(again.size(), 2u); // at 1 s and 2 s
+    EXPECT_EQ(again[0].id, id);
+    from_server(proto::PeerInfo{"bob", kBobPublic, {}, kNonce, true});
+    for (const auto& m : to_server(run_until(now_ + 3s, true)))
+        EXPECT_FALSE(std::holds_alternative<proto::Connect>(m));
+}
+
 TEST_F(ClientP2pTest, AckedProbeMakesTheDirectPathAndTextGoesPeerToPeer) {
     const auto up = direct_path_up(connect_to_bob());
     const auto paths = events_as<ui::PathChanged>(up);
