@@ -12,16 +12,6 @@
 namespace chat::peer {
 namespace {
 
-std::string join_names(const std::vector<std::string>& names, std::string_view sep = ",") {
-    std::string s;
-    for (const auto& n : names) {
-        if (!s.empty())
-            s += sep;
-        s += n;
-    }
-    return s;
-}
-
 std::string sample(std::string_view text) {
     constexpr std::size_t kMax = 30;
     if (text.size() <= kMax)
@@ -270,7 +260,7 @@ void Client::fail_request(const Pending& p, std::string code, std::string_view w
         what = "message to " + p.room + " not delivered (\"" + sample(p.text) + "\")";
         break;
     case Pending::Kind::Dm:
-        what = "message to " + join_names(p.names) + " not delivered (\"" + sample(p.text) + "\")";
+        what = "message to " + join(p.names, ",") + " not delivered (\"" + sample(p.text) + "\")";
         break;
     case Pending::Kind::Join:
         what = "/join " + p.room + " failed";
@@ -294,7 +284,7 @@ void Client::fail_request(const Pending& p, std::string code, std::string_view w
         what = "/create " + p.room + " failed";
         break;
     case Pending::Kind::Connect:
-        what = "/connect " + join_names(p.names) + " failed";
+        what = "/connect " + join(p.names, ",") + " failed";
         break;
     }
     out.events.emplace_back(ui::Error{std::move(code), what + ": " + std::string(why)});
@@ -624,7 +614,7 @@ void Client::handle(const proto::Welcome& m, Time now, Outbox& out) {
     out.events.emplace_back(ui::Connection{
         ConnectionState::Online,
         "back online with " + cfg_.server.to_string() +
-            (rejoined.empty() ? std::string() : "; rejoined " + join_names(rejoined, ", "))});
+            (rejoined.empty() ? std::string() : "; rejoined " + join(rejoined, ", "))});
 }
 
 void Client::startup_refused(const proto::Error& m, Outbox& out) {
@@ -718,7 +708,7 @@ void Client::handle(const proto::Ok& m, Time now, Outbox& out) {
     }
     if (!m.unknown.empty() && (p.kind == Pending::Kind::Dm || p.kind == Pending::Kind::Create))
         out.events.emplace_back(ui::Error{
-            "no_such_user", "not online: " + join_names(m.unknown, ", ") +
+            "no_such_user", "not online: " + join(m.unknown, ", ") +
                                 (p.kind == Pending::Kind::Dm ? " (message not delivered to them)"
                                                              : " (not added to " + p.room + ")")});
 }
@@ -875,14 +865,11 @@ void Client::apply(const PathOutput& po, Outbox& out, Time now) {
     }
     if (po.wants_exchange && reg_.state() == ConnectionState::Online) {
         // Ask the rendezvous for fresh endpoints: both sides get `peer` and punch together.
-        for (auto& [name, path] : paths_) {
-            if (!path.initiator() || path.is_direct(now))
-                continue;
-            Pending p{Pending::Kind::Reconnect, {}, {}, {name}, {}, {}, {}, 0, false, {}};
-            p.resend_at = now + cfg_.connect_resend;
-            const auto id = request(std::move(p), now);
-            send(proto::Connect{*reg_.token(), id, name}, out);
-        }
+        const std::string& name = *po.wants_exchange;
+        Pending p{Pending::Kind::Reconnect, {}, {}, {name}, {}, {}, {}, 0, false, {}};
+        p.resend_at = now + cfg_.connect_resend;
+        const auto id = request(std::move(p), now);
+        send(proto::Connect{*reg_.token(), id, name}, out);
     }
 }
 

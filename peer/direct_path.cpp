@@ -176,7 +176,7 @@ void DirectPath::on_tick(Time now, PathOutput& out) {
             {remote_, PathState::Relayed, std::nullopt, std::nullopt, "direct path went silent"});
         announced_relayed_ = true;
         if (initiator_) {
-            out.wants_exchange = true; // punch again at once, both sides together
+            out.wants_exchange = remote_; // punch again at once, both sides together
             next_retry_ = now + cfg_.retry_every;
         }
     }
@@ -185,7 +185,7 @@ void DirectPath::on_tick(Time now, PathOutput& out) {
         next_keepalive_ = now + cfg_.keepalive_every;
     }
     if (next_retry_ && now >= *next_retry_ && !punch_until_) {
-        out.wants_exchange = true;
+        out.wants_exchange = remote_;
         next_retry_ = now + cfg_.retry_every;
     }
 }

@@ -41,7 +41,8 @@ struct PathEvent {
 struct PathOutput {
     std::vector<std::pair<proto::Endpoint, std::string>> datagrams; // to, bytes
     std::vector<PathEvent> events;
-    bool wants_exchange = false; // ask the rendezvous for fresh endpoints (connect again)
+    // The peer to ask the rendezvous a fresh exchange for (connect again), if any.
+    std::optional<std::string> wants_exchange;
 };
 
 class DirectPath {

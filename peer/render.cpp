@@ -40,16 +40,6 @@ std::string printable(std::string_view s) {
     return out;
 }
 
-std::string join(const std::vector<std::string>& names, std::string_view sep = ", ") {
-    std::string s;
-    for (const auto& n : names) {
-        if (!s.empty())
-            s += sep;
-        s += n;
-    }
-    return s;
-}
-
 class Painter {
   public:
     explicit Painter(bool on) : on_(on) {}

@@ -126,4 +126,14 @@ std::vector<std::string> split_utf8(std::string_view text, std::size_t max_bytes
     return out;
 }
 
+std::string join(const std::vector<std::string>& parts, std::string_view sep) {
+    std::string s;
+    for (const auto& part : parts) {
+        if (!s.empty())
+            s += sep;
+        s += part;
+    }
+    return s;
+}
+
 } // namespace chat::peer

@@ -30,4 +30,7 @@ int display_width(std::string_view s);
 // (max_bytes >= 4). Invalid UTF-8 is cut anywhere (the caller validates first).
 std::vector<std::string> split_utf8(std::string_view text, std::size_t max_bytes);
 
+// The strings one after another with `sep` between them ("alice, bob").
+std::string join(const std::vector<std::string>& parts, std::string_view sep = ", ");
+
 } // namespace chat::peer

@@ -39,6 +39,13 @@ class ClientP2pTest : public ClientTest {
                 only.datagrams.push_back(d);
         return sent(only);
     }
+    template <typename T> std::vector<T> to_server_as(const Outbox& out) {
+        std::vector<T> v;
+        for (const auto& m : to_server(out))
+            if (const auto* t = std::get_if<T>(&m))
+                v.push_back(*t);
+        return v;
+    }
     Outbox from_bob(const Endpoint& from, const proto::Message& m) {
         return client_.on_datagram(from, proto::encode(m), now_);
     }
@@ -101,13 +108,7 @@ TEST_F(ClientP2pTest, MsgUsesTheDirectPathForPeersThatHaveOne) {
     const auto texts = to_peers<proto::PeerText>(out);
     ASSERT_EQ(texts.size(), 1u);
     EXPECT_EQ(texts[0].first, kBobPublic);
-    const auto dms = [&] {
-        std::vector<proto::Direct> v;
-        for (const auto& m : to_server(out))
-            if (const auto* d = std::get_if<proto::Direct>(&m))
-                v.push_back(*d);
-        return v;
-    }();
+    const auto dms = to_server_as<proto::Direct>(out);
     ASSERT_EQ(dms.size(), 1u);
     EXPECT_EQ(dms[0].to, std::vector<std::string>{"carol"});
 }
@@ -140,13 +141,7 @@ TEST_F(ClientP2pTest, UnackedDirectTextIsRelayedThroughTheServer) {
     direct_path_up(connect_to_bob());
     command(cmd::Say{"lost on the direct path"});
     const auto out = run_until(now_ + 400ms);
-    const auto dms = [&] {
-        std::vector<proto::Direct> v;
-        for (const auto& m : to_server(out))
-            if (const auto* d = std::get_if<proto::Direct>(&m))
-                v.push_back(*d);
-        return v;
-    }();
+    const auto dms = to_server_as<proto::Direct>(out);
     ASSERT_EQ(dms.size(), 1u);
     EXPECT_EQ(dms[0].to, std::vector<std::string>{"bob"});
     EXPECT_EQ(dms[0].text, "lost on the direct path");
@@ -180,6 +175,18 @@ TEST_F(ClientP2pTest, DirectChatGoesOnWhileTheServerIsUnreachable) {
     const auto out = command(cmd::Say{"still here"});
     EXPECT_TRUE(events_as<ui::Error>(out).empty());
     EXPECT_EQ(to_peers<proto::PeerText>(out).size(), 1u);
+}
+
+TEST_F(ClientP2pTest, OnlyThePathThatWentSilentAsksForAFreshExchange) {
+    command(cmd::Connect{"carol"});
+    from_server(proto::PeerInfo{"carol", ep("203.0.113.30:40003"), {}, std::string(32, 'd'), true});
+    direct_path_up(connect_to_bob());
+    // carol never answers (relayed at 5 s, next retry at 25 s); bob goes silent at 6 s.
+    const auto out = run_until(now_ + 7s, /*answer_pings=*/true);
+    const auto asked = to_server_as<proto::Connect>(out);
+    ASSERT_FALSE(asked.empty());  // at the silence, maybe resent a second later
+    for (const auto& c : asked)
+        EXPECT_EQ(c.name, "bob");
 }
 
 TEST_F(ClientP2pTest, TheOtherSidePunchesWithoutChangingItsTarget) {
