@@ -128,6 +128,37 @@ class Fields {
         }
         return out;
     }
+    // An array of 1..max unsigned 32-bit integers.
+    std::vector<std::uint32_t> u32_list(const char* key, std::size_t max) {
+        std::vector<std::uint32_t> out;
+        const Json* j = find(key);
+        if (j == nullptr || !j->is_array() || j->empty() || j->size() > max) {
+            fail(key, "missing, not an array, or wrong length");
+            return out;
+        }
+        for (const auto& item : *j) {
+            if (!item.is_number_unsigned() || item.get<std::uint64_t>() > 0xffffffffULL) {
+                fail(key, "an entry is not an unsigned 32-bit integer");
+                return {};
+            }
+            out.push_back(static_cast<std::uint32_t>(item.get<std::uint64_t>()));
+        }
+        return out;
+    }
+    Stamp stamp() {
+        Stamp st;
+        st.inst = string("inst", [](std::string_view v) { return is_lower_hex(v, kInstHexChars); });
+        st.n = u32("n");
+        st.lo = u32("lo");
+        if (!error_ && (st.n == 0 || st.lo > st.n))
+            fail("n", "must be at least 1, and lo at most n");
+        return st;
+    }
+    std::optional<Stamp> optional_stamp() {
+        if (find("inst") == nullptr && find("n") == nullptr && find("lo") == nullptr)
+            return std::nullopt;
+        return stamp();
+    }
     const std::optional<BadField>& error() const { return error_; }
 
   private:
@@ -177,10 +208,10 @@ Message read_create(Fields& f) {
     return m;
 }
 Message read_say(Fields& f) {
-    return Say{f.token(), f.u32("id"), f.name("room"), f.text("text")};
+    return Say{f.token(), f.u32("id"), f.name("room"), f.text("text"), f.optional_stamp()};
 }
 Message read_direct(Fields& f) {
-    Direct m{f.token(), f.u32("id"), {}, {}};
+    Direct m{f.token(), f.u32("id"), {}, {}, f.optional_stamp()};
     m.to = f.string_list("to", 1, kMaxRecipients, is_valid_name);
     m.text = f.text("text");
     return m;
@@ -241,11 +272,15 @@ Message read_user_list(Fields& f) {
     m.users = f.string_list("users", 0, kMaxListEntries, is_valid_sender);
     return m;
 }
+Message read_got(Fields& f) {
+    return Got{f.token(), f.u32_list("d", kMaxAcksPerGot)};
+}
 Message read_room_message(Fields& f) {
-    return RoomMessage{f.name("room"), f.sender("from"), f.text("text")};
+    return RoomMessage{f.name("room"), f.sender("from"), f.text("text"), f.optional_stamp(),
+                       f.maybe_u32("d")};
 }
 Message read_direct_message(Fields& f) {
-    DirectMessage m{f.sender("from"), {}, f.text("text")};
+    DirectMessage m{f.sender("from"), {}, f.text("text"), f.optional_stamp(), f.maybe_u32("d")};
     m.to = f.string_list("to", 1, kMaxRecipients, is_valid_name);
     return m;
 }
@@ -287,7 +322,7 @@ Message read_probe_ack(Fields& f) {
     return m;
 }
 Message read_peer_text(Fields& f) {
-    PeerText m{f.name("from"), {}, f.u32("id"), f.text("text")};
+    PeerText m{f.name("from"), {}, f.u32("id"), f.text("text"), f.optional_stamp()};
     m.nonce = read_nonce(f);
     return m;
 }
@@ -307,6 +342,7 @@ const std::unordered_map<std::string_view, Reader<Message>>& readers() {
         {"say", read_say},
         {"dm", read_direct},
         {"connect", read_connect},
+        {"got", read_got},
         {"welcome", read_welcome},
         {"ok", read_ok},
         {"error", read_error},
@@ -422,12 +458,22 @@ struct Writer {
     OutJson operator()(const Say& m) const {
         auto j = room_request("say", m.token, m.id, m.room);
         j["text"] = m.text;
+        if (m.stamp)
+            put_stamp(j, *m.stamp);
         return j;
     }
     OutJson operator()(const Direct& m) const {
         auto j = request("dm", m.token, m.id);
         j["to"] = string_array(m.to);
         j["text"] = m.text;
+        if (m.stamp)
+            put_stamp(j, *m.stamp);
+        return j;
+    }
+    OutJson operator()(const Got& m) const {
+        auto j = header("got");
+        j["tok"] = m.token;
+        j["d"] = m.d;
         return j;
     }
     OutJson operator()(const Connect& m) const {
@@ -487,6 +533,10 @@ struct Writer {
         j["room"] = m.room;
         j["from"] = m.from;
         j["text"] = m.text;
+        if (m.stamp)
+            put_stamp(j, *m.stamp);
+        if (m.d)
+            j["d"] = *m.d;
         return j;
     }
     OutJson operator()(const DirectMessage& m) const {
@@ -494,6 +544,10 @@ struct Writer {
         j["from"] = m.from;
         j["to"] = string_array(m.to);
         j["text"] = m.text;
+        if (m.stamp)
+            put_stamp(j, *m.stamp);
+        if (m.d)
+            j["d"] = *m.d;
         return j;
     }
     OutJson operator()(const MemberJoined& m) const {
@@ -542,6 +596,8 @@ struct Writer {
         j["nonce"] = m.nonce;
         j["id"] = m.id;
         j["text"] = m.text;
+        if (m.stamp)
+            put_stamp(j, *m.stamp);
         return j;
     }
     OutJson operator()(const PeerAck& m) const {
@@ -551,6 +607,11 @@ struct Writer {
         return j;
     }
 
+    static void put_stamp(OutJson& j, const Stamp& st) {
+        j["inst"] = st.inst;
+        j["n"] = st.n;
+        j["lo"] = st.lo;
+    }
     static OutJson request(const char* type, const Token& token, RequestId id) {
         auto j = header(type);
         j["tok"] = token;
@@ -674,9 +735,10 @@ std::optional<LeaveReason> parse_leave_reason(std::string_view s) {
 std::string_view type_name(const Message& m) {
     static constexpr std::string_view kNames[] = {
         "#ping#", "#pong#", "plain",     "hello",     "bye",       "join",    "leave",
-        "rooms",  "users",  "create",    "say",       "dm",        "connect", "welcome",
-        "ok",     "error",  "room_list", "user_list", "msg",       "dm_msg",  "joined",
-        "left",   "peer",   "shutdown",  "probe",     "probe_ack", "p2p_msg", "p2p_ack"};
+        "rooms",  "users",  "create",    "say",       "dm",        "connect", "got",
+        "welcome", "ok",    "error",     "room_list", "user_list", "msg",     "dm_msg",
+        "joined", "left",   "peer",      "shutdown",  "probe",     "probe_ack", "p2p_msg",
+        "p2p_ack"};
     static_assert(std::size(kNames) == std::variant_size_v<Message>);
     return kNames[m.index()];
 }

@@ -37,6 +37,12 @@ inline constexpr std::size_t kMaxPrivateEndpoints = 4; // LAN candidates in a he
 inline constexpr std::size_t kMaxRecipients = 16;      // names in one /msg or /create
 inline constexpr std::size_t kTokenHexChars = 32;      // 128-bit session token, hex
 inline constexpr std::size_t kNonceHexChars = 32;      // 128-bit punch nonce, hex
+inline constexpr std::size_t kInstHexChars = 8;        // an author process's id in a Stamp:
+                                                       // 32 random bits tell restarts apart
+inline constexpr std::size_t kMaxAcksPerGot = 32;      // delivery ids acked in one `got`
+// A say/dm must encode to at most kMaxDatagram - kRelayHeadroom bytes: relaying swaps its
+// "tok" and "id" for "from" and "d", which can add a few bytes, and the msg must still fit.
+inline constexpr std::size_t kRelayHeadroom = 64;
 inline constexpr std::size_t kMaxErrorTextBytes = 160; // human text in an error
 inline constexpr std::size_t kMaxListEntries = 40;     // names per room/user list page:
                                                        // 40 * (32 + 3 + count) < 1200

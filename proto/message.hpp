@@ -16,6 +16,18 @@ namespace chat::proto {
 
 using Token = std::string;       // session token: kTokenHexChars lowercase hex
 using RequestId = std::uint32_t; // chosen by the peer, echoed in the reply
+using DeliveryId = std::uint32_t; // chosen by the server per member, echoed in `got`
+
+// The end-to-end identity of a chat line, set by its author and carried unchanged on every
+// path (say -> msg, dm -> dm_msg, p2p_msg), so a receiver shows each line once and in order
+// whichever way and however often it arrived. A stream is one room, or one set of direct
+// recipients; see "Reliable delivery" in PROTOCOL.md.
+struct Stamp {
+    std::string inst;      // kInstHexChars lowercase hex, random per author process
+    std::uint32_t n = 0;   // the line's number in its stream, from 1
+    std::uint32_t lo = 0;  // every n below this is settled: never wait for one
+    friend bool operator==(const Stamp&, const Stamp&) = default;
+};
 
 // ---- Not JSON ----
 struct Ping {};       // exactly "#ping#"
@@ -62,20 +74,26 @@ struct CreateRoom {
 };
 struct Say {
     Token token;
-    RequestId id;
+    RequestId id; // acked by ok{id} once the server has taken the line; resent until then
     std::string room;
     std::string text;
+    std::optional<Stamp> stamp = std::nullopt; // this version always sends one
 };
 struct Direct {
     Token token;
     RequestId id;
     std::vector<std::string> to; // 1..kMaxRecipients distinct names
     std::string text;
+    std::optional<Stamp> stamp = std::nullopt;
 };
 struct Connect {
     Token token;
     RequestId id;
     std::string name;
+};
+struct Got { // a member acknowledges msg/dm_msg deliveries (selectively, any order)
+    Token token;
+    std::vector<DeliveryId> d; // 1..kMaxAcksPerGot
 };
 
 // ---- Server -> peer ----
@@ -130,11 +148,15 @@ struct RoomMessage {
     std::string room;
     std::string from; // a name, or a legacy client's "ip:port"
     std::string text;
+    std::optional<Stamp> stamp = std::nullopt; // as the author sent it (none from legacy text)
+    std::optional<DeliveryId> d = std::nullopt; // present: ack it with `got`; resent until then
 };
 struct DirectMessage {
     std::string from;
     std::vector<std::string> to; // every recipient, so a group reply is possible
     std::string text;
+    std::optional<Stamp> stamp = std::nullopt;
+    std::optional<DeliveryId> d = std::nullopt;
 };
 struct MemberJoined {
     std::string room;
@@ -175,6 +197,7 @@ struct PeerText { // a chat line sent over the direct path
     std::string nonce;
     std::uint32_t id; // per-sender, acked by PeerAck
     std::string text; // valid text
+    std::optional<Stamp> stamp = std::nullopt; // the same line relayed as a dm carries it too
 };
 struct PeerAck {
     std::string nonce;
@@ -182,7 +205,7 @@ struct PeerAck {
 };
 
 using Message = std::variant<Ping, Pong, PlainText, Hello, Bye, Join, Leave, ListRooms, ListUsers,
-                             CreateRoom, Say, Direct, Connect, Welcome, Ok, Error, RoomList,
+                             CreateRoom, Say, Direct, Connect, Got, Welcome, Ok, Error, RoomList,
                              UserList, RoomMessage, DirectMessage, MemberJoined, MemberLeft,
                              PeerInfo, Shutdown, Probe, ProbeAck, PeerText, PeerAck>;
 

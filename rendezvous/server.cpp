@@ -29,7 +29,7 @@ constexpr bool kIsRequest =
     std::is_same_v<T, proto::Leave> || std::is_same_v<T, proto::ListRooms> ||
     std::is_same_v<T, proto::ListUsers> || std::is_same_v<T, proto::CreateRoom> ||
     std::is_same_v<T, proto::Say> || std::is_same_v<T, proto::Direct> ||
-    std::is_same_v<T, proto::Connect>;
+    std::is_same_v<T, proto::Connect> || std::is_same_v<T, proto::Got>;
 
 template <typename T> std::optional<proto::RequestId> request_id(const T& m) {
     if constexpr (requires { m.id; })
@@ -183,6 +183,9 @@ void Server::handle_request(const proto::Direct& m, Peer& peer, const Request& r
 void Server::handle_request(const proto::Connect& m, Peer& peer, const Request& rq) {
     handle_connect(m, peer, rq);
 }
+void Server::handle_request(const proto::Got&, Peer&, const Request&) {
+    // Reliable fan-out (issue 6) consumes these; until then nothing is awaiting an ack.
+}
 
 void Server::explain_rejection(const proto::DecodeError& err, const Request& rq) {
     // A session's own client got a request wrong (an old or buggy peer): tell it which field.
@@ -244,7 +247,7 @@ void Server::handle_plaintext(const proto::PlainText& m, Peer* peer, const Reque
             return;
     }
     refresh(*peer);
-    relay_room_message(rq.out, proto::kLobby, peer->name, m.text, peer->id);
+    relay_room_message(rq.out, proto::kLobby, peer->name, m.text, std::nullopt, peer->id);
 }
 
 Peer* Server::register_plaintext(const Request& rq) {
@@ -541,7 +544,7 @@ void Server::handle_say(const proto::Say& m, Peer& peer, const Request& rq) {
                        ": /join it first");
         return;
     }
-    relay_room_message(rq.out, m.room, peer.name, m.text, peer.id);
+    relay_room_message(rq.out, m.room, peer.name, m.text, m.stamp, peer.id);
     send(rq.out, peer, proto::Ok{m.id, {}});
 }
 
@@ -550,7 +553,8 @@ void Server::handle_say(const proto::Say& m, Peer& peer, const Request& rq) {
 void Server::handle_direct(const proto::Direct& m, Peer& peer, const Request& rq) {
     // The relayed dm_msg swaps the request's "tok" and "id" (~50 bytes) for "from" (at most
     // ~45), so it is never larger than the request that fitted a datagram.
-    const std::string bytes = proto::encode(proto::DirectMessage{peer.name, m.to, m.text});
+    const std::string bytes =
+        proto::encode(proto::DirectMessage{peer.name, m.to, m.text, m.stamp, std::nullopt});
     std::vector<std::string> unknown;
     std::size_t delivered = 0;
     for (const auto& name : m.to) {
@@ -646,11 +650,13 @@ void Server::broadcast(Outbox& out, std::string_view room, const proto::Message&
 }
 
 void Server::relay_room_message(Outbox& out, std::string_view room, const std::string& from,
-                                const std::string& text, PeerId except) {
+                                const std::string& text, const std::optional<proto::Stamp>& stamp,
+                                PeerId except) {
     Room* r = rooms_.find(room);
     if (r == nullptr)
         return;
-    const std::string json = proto::encode(proto::RoomMessage{std::string(room), from, text});
+    const std::string json =
+        proto::encode(proto::RoomMessage{std::string(room), from, text, stamp, std::nullopt});
     const std::string plain = from + "\n" + text; // the classic room's format
     for (const PeerId id : r->members) {
         if (id == except)

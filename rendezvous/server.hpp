@@ -109,6 +109,7 @@ class Server {
     void handle_request(const proto::Say& m, Peer& peer, const Request& rq);
     void handle_request(const proto::Direct& m, Peer& peer, const Request& rq);
     void handle_request(const proto::Connect& m, Peer& peer, const Request& rq);
+    void handle_request(const proto::Got& m, Peer& peer, const Request& rq);
 
     void handle_ping(Peer* peer, const Request& rq);
     void handle_plaintext(const proto::PlainText& m, Peer* peer, const Request& rq);
@@ -148,7 +149,8 @@ class Server {
     // A joined/left notice: broadcast unless the room is too big for notices.
     void announce(Outbox& out, std::string_view room, const proto::Message& notice, PeerId except);
     void relay_room_message(Outbox& out, std::string_view room, const std::string& from,
-                            const std::string& text, PeerId except);
+                            const std::string& text, const std::optional<proto::Stamp>& stamp,
+                            PeerId except);
     void count_sent(const Outbox& out);
 
     void drop(proto::DropReason reason, const proto::Endpoint& from, std::string_view detail);
