@@ -141,10 +141,53 @@ TEST(Codec, PeerToPeerMessagesRoundTrip) {
               kMaxDatagram);
 }
 
+TEST(Codec, StampsAndDeliveryIdsRoundTrip) {
+    const Stamp st{"0a1b2c3d", 12, 10};
+    const auto s = round_trip(Say{kTok, 7, "dev", "hi", st});
+    ASSERT_TRUE(s.stamp);
+    EXPECT_EQ(*s.stamp, st);
+    EXPECT_FALSE(round_trip(Say{kTok, 7, "dev", "hi"}).stamp); // older clients: no stamp
+    EXPECT_EQ(round_trip(Direct{kTok, 8, {"bob"}, "yo", st}).stamp, st);
+    const auto m = round_trip(RoomMessage{"dev", "alice", "hi", st, 40u});
+    EXPECT_EQ(m.stamp, st);
+    EXPECT_EQ(m.d, 40u);
+    const auto legacy = round_trip(RoomMessage{"lobby", "127.0.0.1:9", "hi"});
+    EXPECT_FALSE(legacy.stamp);
+    EXPECT_FALSE(legacy.d);
+    EXPECT_EQ(round_trip(DirectMessage{"alice", {"bob"}, "yo", st, 4294967295u}).d, 4294967295u);
+    EXPECT_EQ(round_trip(PeerText{"alice", std::string(32, '9'), 3, "p2p", st}).stamp, st);
+    EXPECT_EQ(round_trip(Got{kTok, {5, 3, 9}}).d, (std::vector<DeliveryId>{5, 3, 9}));
+}
+
+TEST(Codec, BadStampsAndAcksAreDropped) {
+    const std::string head = R"({"v":1,"t":"say","tok":")" + kTok + R"(","id":1,"room":"dev","text":"x")";
+    for (const std::string& tail :
+         {std::string(R"(,"inst":"0a1b2c3d","n":0,"lo":0})"),   // n starts at 1
+          std::string(R"(,"inst":"0a1b2c3d","n":3,"lo":4})"),   // lo above n
+          std::string(R"(,"inst":"0A1B2C3D","n":3,"lo":1})"),   // upper-case hex
+          std::string(R"(,"inst":"0a1b2c","n":3,"lo":1})"),     // short inst
+          std::string(R"(,"n":3,"lo":1})")}) {                  // a partial stamp
+        const auto r = decode(head + tail);
+        ASSERT_TRUE(std::holds_alternative<DecodeError>(r)) << tail;
+        EXPECT_EQ(std::get<DecodeError>(r).reason, DropReason::BadField) << tail;
+    }
+    const std::string got = R"({"v":1,"t":"got","tok":")" + kTok + R"(","d":)";
+    for (const std::string& d : {std::string("[]"), std::string("[-1]"), std::string("[4294967296]"),
+                                 std::string("5"), "[" + std::string(33 * 2 - 1, ',') + "]"}) {
+        const auto r = decode(got + d + "}");
+        EXPECT_TRUE(std::holds_alternative<DecodeError>(r)) << d;
+    }
+    std::string full = "[1";
+    for (int i = 2; i <= 33; ++i)
+        full += "," + std::to_string(i);
+    EXPECT_TRUE(std::holds_alternative<DecodeError>(decode(got + full + "]}"))); // 33 ids
+}
+
 TEST(Codec, LongestTextWithWorstCaseEscapingStillFitsOneDatagram) {
     const std::string text(kMaxTextBytes, '"');  // every byte doubles when escaped
     const std::string name(kMaxNameBytes, 'n');
-    EXPECT_LE(encode(RoomMessage{name, name, text}).size(), kMaxDatagram);
+    const Stamp st{"0a1b2c3d", 4294967295u, 4294967295u};
+    EXPECT_LE(encode(RoomMessage{name, name, text, st, 4294967295u}).size(), kMaxDatagram);
     EXPECT_LE(encode(Say{kTok, 4294967295u, name, text}).size(), kMaxDatagram);
     std::vector<std::string> to;
     for (int i = 0; i < 16; ++i) to.push_back(std::string(31, 'a') + static_cast<char>('a' + i));
