@@ -28,7 +28,8 @@ std::string seconds_text(Duration d) {
 } // namespace
 
 Client::Client(ClientConfig cfg, Rng& rng, Logger& log)
-    : cfg_(std::move(cfg)), log_(log), reg_(cfg_.registration, rng) {
+    : cfg_(std::move(cfg)), log_(log), reg_(cfg_.registration, rng),
+      outgoing_(rng.hex(proto::kInstHexChars)) {
     if (cfg_.private_endpoints.size() > proto::kMaxPrivateEndpoints)
         cfg_.private_endpoints.resize(proto::kMaxPrivateEndpoints);
 }
@@ -101,8 +102,13 @@ Outbox Client::on_datagram(const proto::Endpoint& from, std::string_view bytes, 
                                  std::is_same_v<T, proto::DirectMessage> ||
                                  std::is_same_v<T, proto::MemberJoined> ||
                                  std::is_same_v<T, proto::MemberLeft>) {
-                if (online)
-                    handle(m, out);
+                if (online) {
+                    if constexpr (std::is_same_v<T, proto::RoomMessage> ||
+                                  std::is_same_v<T, proto::DirectMessage>)
+                        handle(m, now, out);
+                    else
+                        handle(m, out);
+                }
             } else {
                 log_.debug("dropped from=" + from.to_string() +
                            " reason=wrong_direction type=" + std::string(proto::type_name(msg)));
@@ -117,12 +123,14 @@ Outbox Client::on_command(const Command& c, Time now) {
     Outbox out;
     if (closed_)
         return out;
+    relayed_lines_typed_ = 0;
     std::visit([&](const auto& cmd) { command(cmd, now, out); }, c);
     // Only what goes to the rendezvous counts against its rate limit; the direct path has none.
-    pacer_.spend(static_cast<std::size_t>(
-                     std::count_if(out.datagrams.begin(), out.datagrams.end(),
-                                   [this](const Datagram& d) { return d.to == cfg_.server; })),
-                 now);
+    // A line held back by the relay window still goes to the server later: it counts now.
+    const auto to_server = static_cast<std::size_t>(
+        std::count_if(out.datagrams.begin(), out.datagrams.end(),
+                      [this](const Datagram& d) { return d.to == cfg_.server; }));
+    pacer_.spend(std::max(to_server, relayed_lines_typed_), now);
     if (!closed_)
         run_timers(now, out);
     return out;
@@ -139,8 +147,8 @@ Outbox Client::on_tick(Time now) {
 bool Client::awaiting_answer() const {
     return std::any_of(pending_.begin(), pending_.end(), [](const auto& entry) {
         const auto kind = entry.second.kind;
-        return kind != Pending::Kind::Say && kind != Pending::Kind::Dm &&
-               kind != Pending::Kind::Rejoin && kind != Pending::Kind::Unjoin;
+        return kind != Pending::Kind::Rejoin && kind != Pending::Kind::Unjoin &&
+               kind != Pending::Kind::Reconnect;
     });
 }
 
@@ -158,22 +166,27 @@ std::optional<Time> Client::next_wakeup() const {
     }
     for (const auto& [name, path] : paths_)
         consider(path.next_wakeup());
-    for (const auto& [id, u] : unacked_)
-        consider(u.deadline);
+    consider(outgoing_.next_wakeup());
+    consider(incoming_.next_wakeup());
+    if (reg_.state() == ConnectionState::Online)
+        consider(acks_.next_wakeup());
     return wake;
 }
 
 Outbox Client::shutdown(Time now) {
-    (void)now;
     Outbox out;
     if (closed_)
         return out;
+    if (reg_.state() == ConnectionState::Online)
+        send_acks(now + PendingAcks::kDelay, out); // what we received, so it is not resent
     if (reg_.token() && reg_.state() != ConnectionState::Closed)
         send(proto::Bye{*reg_.token()}, out);
+    for (const auto& [key, line] : outgoing_.lines())
+        line_failed(line, "not_delivered", "not acknowledged before quitting", out);
+    outgoing_.lines().clear();
     reg_.close();
     pending_.clear();
     paths_.clear();
-    unacked_.clear();
     closed_ = true;
     log_.info("closed name=" + cfg_.name);
     return out;
@@ -186,10 +199,14 @@ void Client::run_timers(Time now, Outbox& out) {
     // only guards against a bug turning this into a busy loop.
     for (int step = 0; step < 8 && !closed_; ++step) {
         switch (reg_.due(now)) {
-        case Registration::Due::Nothing:
+        case Registration::Due::Nothing: {
             expire_requests(now, out);
             run_paths(now, out);
+            pump_lines(now, out);
+            incoming_.on_tick(now, out.events);
+            send_acks(now, out);
             return;
+        }
         case Registration::Due::Hello:
             send_hello(out);
             reg_.hello_sent(now);
@@ -229,6 +246,14 @@ void Client::session_lost(Time now, std::string_view why, Outbox& out) {
     pending_.clear();
     for (const auto& [id, p] : pending)
         fail_request(p, "not_delivered", "the server went away", out);
+    // Lines in flight to the server wait for the next session and go again from the start;
+    // a line the old server already delivered is dropped as a duplicate by its receivers.
+    for (auto& [key, line] : outgoing_.lines()) {
+        line.request.reset();
+        line.relay_due.reset();
+        line.relay_tries = 0;
+    }
+    acks_.clear(); // delivery ids belong to the old session
     told_name_taken_ = false;
     reg_.lost(now);
 }
@@ -256,12 +281,6 @@ void Client::expire_requests(Time now, Outbox& out) {
 void Client::fail_request(const Pending& p, std::string code, std::string_view why, Outbox& out) {
     std::string what;
     switch (p.kind) {
-    case Pending::Kind::Say:
-        what = "message to " + p.room + " not delivered (\"" + sample(p.text) + "\")";
-        break;
-    case Pending::Kind::Dm:
-        what = "message to " + join(p.names, ",") + " not delivered (\"" + sample(p.text) + "\")";
-        break;
     case Pending::Kind::Join:
         what = "/join " + p.room + " failed";
         break;
@@ -363,13 +382,38 @@ bool Client::require_online(Outbox& out) const {
     return false;
 }
 
-std::optional<std::vector<std::string>> Client::chunks(const std::string& text, Outbox& out) const {
-    auto pieces = split_utf8(text, proto::kMaxTextBytes);
-    if (pieces.size() > cfg_.max_chunks) {
+std::optional<std::vector<std::string>> Client::chunks(const std::string& text,
+                                                       const std::optional<std::string>& room,
+                                                       const std::vector<std::string>& to,
+                                                       Outbox& out) const {
+    // The largest form this piece takes on the wire: a say or dm with the biggest numbers.
+    const proto::Stamp widest{outgoing_.inst(), 0xffffffffu, 0xffffffffu};
+    const proto::Token token(proto::kTokenHexChars, 'f');
+    auto fits = [&](const std::string& piece) {
+        const auto bytes =
+            room ? proto::encode(proto::Say{token, 0xffffffffu, *room, piece, widest})
+                 : proto::encode(proto::Direct{token, 0xffffffffu, to, piece, widest});
+        return bytes.size() <= proto::kMaxDatagram - proto::kRelayHeadroom;
+    };
+    std::vector<std::string> pieces;
+    std::vector<std::string> todo = split_utf8(text, proto::kMaxTextBytes);
+    std::reverse(todo.begin(), todo.end());
+    while (!todo.empty() && pieces.size() <= cfg_.max_chunks) {
+        std::string piece = std::move(todo.back());
+        todo.pop_back();
+        if (fits(piece) || piece.size() < 8) { // escaping-heavy text: halve until it fits
+            pieces.push_back(std::move(piece));
+            continue;
+        }
+        auto halves = split_utf8(piece, (piece.size() + 1) / 2);
+        for (auto it = halves.rbegin(); it != halves.rend(); ++it)
+            todo.push_back(std::move(*it));
+    }
+    if (pieces.size() > cfg_.max_chunks || !todo.empty()) {
         out.events.emplace_back(ui::Error{
             "usage", "line of " + std::to_string(text.size()) + " bytes is too long: at most " +
-                         std::to_string(cfg_.max_chunks * proto::kMaxTextBytes) +
-                         " bytes; nothing was sent"});
+                         std::to_string(cfg_.max_chunks) + " datagrams of about " +
+                         std::to_string(proto::kMaxTextBytes) + " bytes; nothing was sent"});
         return std::nullopt;
     }
     return pieces;
@@ -381,54 +425,17 @@ void Client::command(const cmd::Say& c, Time now, Outbox& out) {
             ui::Error{"no_room", "you are in no room: /join ROOM first; nothing was sent"});
         return;
     }
-    // A direct path needs no rendezvous: chat goes on while the server is unreachable.
-    if (!has_direct_path(target_, now) && !require_online(out))
-        return;
-    const auto pieces = chunks(c.text, out);
+    std::optional<std::string> room;
+    std::vector<std::string> to;
+    if (target_.kind == Target::Kind::Room)
+        room = target_.name;
+    else
+        to = {target_.name};
+    const auto pieces = chunks(c.text, room, to, out);
     if (!pieces)
         return;
-    if (target_.kind == Target::Kind::Direct) {
-        for (const auto& piece : *pieces)
-            send_direct(target_.name, piece, now, out);
-        return;
-    }
-    for (const auto& piece : *pieces) {
-        Pending p{Pending::Kind::Say, {}, target_.name, {}, piece, {}, {}, 0, false, {}};
-        const auto id = request(std::move(p), now);
-        send(proto::Say{*reg_.token(), id, target_.name, piece}, out);
-        out.events.emplace_back(ui::Message{target_.name, cfg_.name, piece, true});
-    }
-}
-
-void Client::send_direct(const std::string& name, const std::string& text, Time now, Outbox& out) {
-    const auto path = paths_.find(name);
-    if (path == paths_.end() || !path->second.is_direct(now)) {
-        relay_direct(name, text, now, out);
-        return;
-    }
-    const std::uint32_t id = next_text_id_++;
-    const auto rtt = path->second.rtt().value_or(Duration::zero());
-    unacked_[id] = {name, text, now + std::max(cfg_.direct_ack_floor, 3 * rtt)};
-    out.datagrams.push_back({*path->second.via(), proto::encode(proto::PeerText{
-                                                      cfg_.name, path->second.nonce(), id, text})});
-    out.events.emplace_back(ui::Direct{cfg_.name, {name}, text, true, false});
-}
-
-bool Client::has_direct_path(const Target& t, Time now) const {
-    if (t.kind != Target::Kind::Direct)
-        return false;
-    const auto path = paths_.find(t.name);
-    return path != paths_.end() && path->second.is_direct(now);
-}
-
-void Client::relay_direct(const std::string& name, const std::string& text, Time now, Outbox& out) {
-    if (!require_online(out))
-        return;
-    const std::vector<std::string> to{name};
-    Pending p{Pending::Kind::Dm, {}, {}, to, text, {}, {}, 0, false, {}};
-    const auto id = request(std::move(p), now);
-    send(proto::Direct{*reg_.token(), id, to, text}, out);
-    out.events.emplace_back(ui::Direct{cfg_.name, to, text, true, true});
+    for (const auto& piece : *pieces)
+        type_line(room, to, piece, now, out);
 }
 
 void Client::command(const cmd::Help&, Time, Outbox& out) {
@@ -439,7 +446,7 @@ void Client::command(const cmd::Help&, Time, Outbox& out) {
 void Client::command(const cmd::Join& c, Time now, Outbox& out) {
     if (!require_online(out))
         return;
-    Pending p{Pending::Kind::Join, {}, c.room, {}, {}, {}, {}, 0, false, {}};
+    Pending p{Pending::Kind::Join, {}, c.room, {}, {}, {}, 0, false, {}};
     const auto id = request(std::move(p), now);
     send(proto::Join{*reg_.token(), id, c.room}, out);
 }
@@ -457,7 +464,7 @@ void Client::command(const cmd::Leave& c, Time now, Outbox& out) {
     }
     if (!require_online(out))
         return;
-    Pending p{Pending::Kind::Leave, {}, room, {}, {}, {}, {}, 0, false, {}};
+    Pending p{Pending::Kind::Leave, {}, room, {}, {}, {}, 0, false, {}};
     const auto id = request(std::move(p), now);
     send(proto::Leave{*reg_.token(), id, room}, out);
 }
@@ -465,7 +472,7 @@ void Client::command(const cmd::Leave& c, Time now, Outbox& out) {
 void Client::command(const cmd::Rooms&, Time now, Outbox& out) {
     if (!require_online(out))
         return;
-    Pending p{Pending::Kind::Rooms, {}, {}, {}, {}, {}, {}, 1, false, {}};
+    Pending p{Pending::Kind::Rooms, {}, {}, {}, {}, {}, 1, false, {}};
     const auto id = request(std::move(p), now);
     send(proto::ListRooms{*reg_.token(), id, 0}, out);
 }
@@ -473,46 +480,25 @@ void Client::command(const cmd::Rooms&, Time now, Outbox& out) {
 void Client::command(const cmd::Users& c, Time now, Outbox& out) {
     if (!require_online(out))
         return;
-    Pending p{Pending::Kind::Users, {}, c.room.value_or(""), {}, {}, {}, {}, 1,
-              c.room.has_value(),   {}};
+    Pending p{Pending::Kind::Users, {}, c.room.value_or(""), {}, {}, {}, 1, c.room.has_value(), {}};
     const auto id = request(std::move(p), now);
     send(proto::ListUsers{*reg_.token(), id, c.room, 0}, out);
 }
 
 void Client::command(const cmd::Msg& c, Time now, Outbox& out) {
-    const bool all_direct = std::all_of(c.to.begin(), c.to.end(), [&](const std::string& n) {
-        return has_direct_path({Target::Kind::Direct, n}, now);
-    });
-    if (!all_direct && !require_online(out))
-        return;
-    const auto pieces = chunks(c.text, out);
+    // One line to one peer goes over the direct path when it is up; a line to several is
+    // one relayed dm, so every recipient sees the same stream (see outgoing.hpp).
+    const auto pieces = chunks(c.text, std::nullopt, c.to, out);
     if (!pieces)
         return;
-    // Recipients with a direct path get the line peer to peer; the rest in one relayed dm.
-    std::vector<std::string> relayed;
-    for (const auto& name : c.to) {
-        const auto path = paths_.find(name);
-        if (path != paths_.end() && path->second.is_direct(now)) {
-            for (const auto& piece : *pieces)
-                send_direct(name, piece, now, out);
-        } else {
-            relayed.push_back(name);
-        }
-    }
-    if (relayed.empty())
-        return;
-    for (const auto& piece : *pieces) {
-        Pending p{Pending::Kind::Dm, {}, {}, relayed, piece, {}, {}, 0, false, {}};
-        const auto id = request(std::move(p), now);
-        send(proto::Direct{*reg_.token(), id, relayed, piece}, out);
-        out.events.emplace_back(ui::Direct{cfg_.name, relayed, piece, true, true});
-    }
+    for (const auto& piece : *pieces)
+        type_line(std::nullopt, c.to, piece, now, out);
 }
 
 void Client::command(const cmd::Create& c, Time now, Outbox& out) {
     if (!require_online(out))
         return;
-    Pending p{Pending::Kind::Create, {}, c.room, c.members, {}, {}, {}, 0, false, {}};
+    Pending p{Pending::Kind::Create, {}, c.room, c.members, {}, {}, 0, false, {}};
     const auto id = request(std::move(p), now);
     send(proto::CreateRoom{*reg_.token(), id, c.room, c.members}, out);
 }
@@ -534,6 +520,8 @@ void Client::command(const cmd::Quit&, Time now, Outbox& out) {
     auto bye = shutdown(now);
     for (auto& d : bye.datagrams)
         out.datagrams.push_back(std::move(d));
+    for (auto& e : bye.events)
+        out.events.push_back(std::move(e));
     out.events.emplace_back(ui::Quit{});
 }
 
@@ -544,7 +532,7 @@ void Client::command(const cmd::Connect& c, Time now, Outbox& out) {
     }
     if (!require_online(out))
         return;
-    Pending p{Pending::Kind::Connect, {}, {}, {c.name}, {}, {}, {}, 0, false, {}};
+    Pending p{Pending::Kind::Connect, {}, {}, {c.name}, {}, {}, 0, false, {}};
     p.resend_at = now + cfg_.connect_resend;
     const auto id = request(std::move(p), now);
     send(proto::Connect{*reg_.token(), id, c.name}, out);
@@ -587,7 +575,7 @@ void Client::handle(const proto::Welcome& m, Time now, Outbox& out) {
             // Joined optimistically, so a line typed at once goes to the right room: the
             // join reaches the server before it, on the same socket.
             rooms_.insert(cfg_.room);
-            Pending p{Pending::Kind::Join, {}, cfg_.room, {}, {}, {}, {}, 0, false, {}};
+            Pending p{Pending::Kind::Join, {}, cfg_.room, {}, {}, {}, 0, false, {}};
             const auto id = request(std::move(p), now);
             send(proto::Join{*reg_.token(), id, cfg_.room}, out);
         }
@@ -600,13 +588,13 @@ void Client::handle(const proto::Welcome& m, Time now, Outbox& out) {
         for (const auto& room : rooms_) {
             if (room == proto::kLobby)
                 continue;
-            Pending p{Pending::Kind::Rejoin, {}, room, {}, {}, {}, {}, 0, false, {}};
+            Pending p{Pending::Kind::Rejoin, {}, room, {}, {}, {}, 0, false, {}};
             const auto id = request(std::move(p), now);
             send(proto::Join{*reg_.token(), id, room}, out);
             rejoined.push_back(room);
         }
         if (rooms_.count(proto::kLobby) == 0) {
-            Pending p{Pending::Kind::Unjoin, {}, proto::kLobby, {}, {}, {}, {}, 0, false, {}};
+            Pending p{Pending::Kind::Unjoin, {}, proto::kLobby, {}, {}, {}, 0, false, {}};
             const auto id = request(std::move(p), now);
             send(proto::Leave{*reg_.token(), id, proto::kLobby}, out);
         }
@@ -640,18 +628,22 @@ void Client::handle(const proto::Error& m, Time now, Outbox& out) {
         }
         return;
     }
+    if (m.code == proto::ErrorCode::NoSession) {
+        // Requests fail with the session; chat lines wait and go to the next one.
+        session_lost(now, "the server no longer knows this session", out);
+        return;
+    }
+    if (OutLine* line = m.id ? outgoing_.by_request(*m.id) : nullptr) {
+        line_failed(*line, code, m.text, out);
+        outgoing_.settle(line->key);
+        return;
+    }
     std::optional<Pending> p;
     if (m.id) {
         if (auto it = pending_.find(*m.id); it != pending_.end()) {
             p = std::move(it->second);
             pending_.erase(it);
         }
-    }
-    if (m.code == proto::ErrorCode::NoSession) {
-        if (p && (p->kind == Pending::Kind::Say || p->kind == Pending::Kind::Dm))
-            fail_request(*p, "not_delivered", "the server lost our session", out);
-        session_lost(now, "the server no longer knows this session", out);
-        return;
     }
     if (!p) {
         out.events.emplace_back(ui::Error{code, m.text});
@@ -673,19 +665,32 @@ void Client::handle(const proto::Error& m, Time now, Outbox& out) {
 }
 
 void Client::handle(const proto::Ok& m, Time now, Outbox& out) {
+    if (OutLine* line = outgoing_.by_request(m.id)) {
+        if (line->relay_tries == 1) // Karn: only a line sent once measures the round trip
+            server_rtt_.sample(now - line->relay_sent);
+        if (!m.unknown.empty())
+            out.events.emplace_back(ui::Error{"no_such_user",
+                                              "not online: " + join(m.unknown, ", ") +
+                                                  " (message not delivered to them)",
+                                              line->text, std::nullopt, m.unknown});
+        line_delivered(*line, out);
+        outgoing_.settle(line->key);
+        return;
+    }
     auto it = pending_.find(m.id);
     if (it == pending_.end())
         return; // late (already reported as unanswered) or a duplicate
     Pending p = std::move(it->second);
     pending_.erase(it);
-    (void)now;
     switch (p.kind) {
     case Pending::Kind::Join:
+        incoming_.forget_stream(OutgoingLines::room_stream(p.room));
         rooms_.insert(p.room);
         out.events.emplace_back(ui::Joined{p.room, cfg_.name, std::nullopt, true});
         set_target({Target::Kind::Room, p.room}, out);
         break;
     case Pending::Kind::Leave:
+        incoming_.forget_stream(OutgoingLines::room_stream(p.room));
         rooms_.erase(p.room);
         out.events.emplace_back(ui::Left{p.room, cfg_.name, proto::LeaveReason::Left, true});
         retarget_after_leaving(p.room, out);
@@ -697,20 +702,15 @@ void Client::handle(const proto::Ok& m, Time now, Outbox& out) {
         break;
     case Pending::Kind::Rejoin:
     case Pending::Kind::Unjoin:
-    case Pending::Kind::Say:
     case Pending::Kind::Rooms:
     case Pending::Kind::Users:
     case Pending::Kind::Connect:
     case Pending::Kind::Reconnect:
         break;
-    case Pending::Kind::Dm:
-        break;
     }
-    if (!m.unknown.empty() && (p.kind == Pending::Kind::Dm || p.kind == Pending::Kind::Create))
-        out.events.emplace_back(ui::Error{
-            "no_such_user", "not online: " + join(m.unknown, ", ") +
-                                (p.kind == Pending::Kind::Dm ? " (message not delivered to them)"
-                                                             : " (not added to " + p.room + ")")});
+    if (!m.unknown.empty() && p.kind == Pending::Kind::Create)
+        out.events.emplace_back(ui::Error{"no_such_user", "not online: " + join(m.unknown, ", ") +
+                                                              " (not added to " + p.room + ")"});
 }
 
 void Client::handle(const proto::RoomList& m, Time now, Outbox& out) {
@@ -751,12 +751,14 @@ void Client::handle(const proto::UserList& m, Time now, Outbox& out) {
     out.events.emplace_back(ui::UserList{std::move(room), std::move(p.user_pages), m.total});
 }
 
-void Client::handle(const proto::RoomMessage& m, Outbox& out) {
-    out.events.emplace_back(ui::Message{m.room, m.from, m.text, false});
+void Client::handle(const proto::RoomMessage& m, Time now, Outbox& out) {
+    receive_line(m.from, OutgoingLines::room_stream(m.room), m.stamp, m.d,
+                 ui::Message{m.room, m.from, m.text, false}, now, out);
 }
 
-void Client::handle(const proto::DirectMessage& m, Outbox& out) {
-    out.events.emplace_back(ui::Direct{m.from, m.to, m.text, false, true});
+void Client::handle(const proto::DirectMessage& m, Time now, Outbox& out) {
+    receive_line(m.from, OutgoingLines::direct_stream(m.to), m.stamp, m.d,
+                 ui::Direct{m.from, m.to, m.text, false, true}, now, out);
 }
 
 void Client::handle(const proto::MemberJoined& m, Outbox& out) {
@@ -823,13 +825,7 @@ void Client::on_peer_datagram(const proto::Endpoint& from, const proto::Message&
         if (DirectPath* path = path_for(text->from, text->nonce))
             on_peer_text(from, *text, *path, now, out);
     } else if (const auto* tack = std::get_if<proto::PeerAck>(&msg)) {
-        const auto it = unacked_.find(tack->id);
-        if (it != unacked_.end()) {
-            if (DirectPath* path = path_for(it->second.peer, tack->nonce)) {
-                path->on_heard(from, now);
-                unacked_.erase(it);
-            }
-        }
+        on_peer_ack(from, *tack, now, out);
     } else {
         log_.debug("dropped from=" + from.to_string() +
                    " reason=not_the_server type=" + std::string(proto::type_name(msg)));
@@ -839,15 +835,25 @@ void Client::on_peer_datagram(const proto::Endpoint& from, const proto::Message&
 
 void Client::on_peer_text(const proto::Endpoint& from, const proto::PeerText& m, DirectPath& path,
                           Time now, Outbox& out) {
-    constexpr std::size_t kRememberedIds = 256; // enough to catch retransmitted duplicates
     out.datagrams.push_back({from, proto::encode(proto::PeerAck{m.nonce, m.id})});
     path.on_heard(from, now);
-    auto& seen = seen_text_ids_[m.from];
-    if (!seen.insert(m.id).second)
-        return; // a duplicate: our ack was lost and they sent it again
-    if (seen.size() > kRememberedIds)
-        seen.erase(seen.begin());
-    out.events.emplace_back(ui::Direct{m.from, {cfg_.name}, m.text, false, false});
+    receive_line(m.from, OutgoingLines::direct_stream({cfg_.name}), m.stamp, std::nullopt,
+                 ui::Direct{m.from, {cfg_.name}, m.text, false, false}, now, out);
+}
+
+void Client::on_peer_ack(const proto::Endpoint& from, const proto::PeerAck& m, Time now,
+                         Outbox& out) {
+    OutLine* line = outgoing_.by_p2p(m.id);
+    if (line == nullptr || line->to.size() != 1)
+        return;
+    const auto path = paths_.find(line->to.front());
+    if (path == paths_.end() || !path->second.accepts(m.nonce))
+        return;
+    path->second.on_heard(from, now);
+    if (line->p2p_tries == 1)
+        direct_rtt(line->to.front()).sample(now - line->p2p_sent);
+    line_delivered(*line, out);
+    outgoing_.settle(line->key);
 }
 
 void Client::apply(const PathOutput& po, Outbox& out, Time now) {
@@ -866,7 +872,7 @@ void Client::apply(const PathOutput& po, Outbox& out, Time now) {
     if (po.wants_exchange && reg_.state() == ConnectionState::Online) {
         // Ask the rendezvous for fresh endpoints: both sides get `peer` and punch together.
         const std::string& name = *po.wants_exchange;
-        Pending p{Pending::Kind::Reconnect, {}, {}, {name}, {}, {}, {}, 0, false, {}};
+        Pending p{Pending::Kind::Reconnect, {}, {}, {name}, {}, {}, 0, false, {}};
         p.resend_at = now + cfg_.connect_resend;
         const auto id = request(std::move(p), now);
         send(proto::Connect{*reg_.token(), id, name}, out);
@@ -879,28 +885,149 @@ void Client::run_paths(Time now, Outbox& out) {
         path.on_tick(now, po);
         apply(po, out, now);
     }
-    // A p2p_msg that was not acked in time goes through the rendezvous instead: the direct
-    // path may be dying, and a line must not be lost in the switch. (If only the ack was
-    // lost, the peer sees the line twice; issue 6's message ids will remove that.)
-    for (auto it = unacked_.begin(); it != unacked_.end();) {
-        if (it->second.deadline > now) {
-            ++it;
-            continue;
-        }
-        const UnackedText u = std::move(it->second);
-        it = unacked_.erase(it);
-        log_.info("p2p_unacked peer=" + u.peer + " action=relay");
-        if (reg_.state() == ConnectionState::Online) {
-            const std::vector<std::string> to{u.peer};
-            Pending p{Pending::Kind::Dm, {}, {}, to, u.text, {}, {}, 0, false, {}};
-            const auto id = request(std::move(p), now);
-            send(proto::Direct{*reg_.token(), id, to, u.text}, out);
-        } else {
-            out.events.emplace_back(ui::Error{
-                "not_delivered", "message to " + u.peer + " not delivered (\"" + sample(u.text) +
-                                     "\"): the direct path and the server are both gone"});
-        }
+}
+
+// ---- Chat lines: typed, sent, resent, settled ----
+
+void Client::type_line(std::optional<std::string> room, std::vector<std::string> to,
+                       const std::string& text, Time now, Outbox& out) {
+    if (outgoing_.full()) {
+        out.events.emplace_back(
+            ui::Error{"busy", std::to_string(OutgoingLines::kMaxLines) +
+                                  " lines are still waiting to be delivered: nothing was sent"});
+        return;
     }
+    OutLine& line = outgoing_.add(std::move(room), std::move(to), text, now);
+    const bool direct = direct_usable(line, now);
+    if (!direct)
+        ++relayed_lines_typed_;
+    line.queued = !direct && reg_.state() != ConnectionState::Online;
+    if (line.room)
+        out.events.emplace_back(ui::Message{*line.room, cfg_.name, text, true, line.queued});
+    else
+        out.events.emplace_back(ui::Direct{cfg_.name, line.to, text, true, !direct, line.queued});
+    pump_line(line, now, out);
+}
+
+void Client::pump_lines(Time now, Outbox& out) {
+    std::vector<std::uint64_t> keys; // typing order; pump_line may settle a line
+    keys.reserve(outgoing_.size());
+    for (const auto& [key, line] : outgoing_.lines())
+        keys.push_back(key);
+    for (const auto key : keys)
+        if (OutLine* line = outgoing_.find(key))
+            pump_line(*line, now, out);
+}
+
+void Client::pump_line(OutLine& line, Time now, Outbox& out) {
+    if (now >= line.deadline()) {
+        line_failed(line, "not_delivered",
+                    "no acknowledgement within " + seconds_text(proto::kDeliveryDeadline), out);
+        outgoing_.settle(line.key);
+        return;
+    }
+    // The direct path first, while it is up and has not failed this line three times.
+    if (direct_usable(line, now) && !line.request && line.p2p_tries < cfg_.direct_tries) {
+        if (line.p2p_tries == 0 || (line.p2p_due && now >= *line.p2p_due))
+            send_p2p(line, now, out);
+        return;
+    }
+    if (line.p2p_due && now >= *line.p2p_due) { // its last try went unanswered: relay it too
+        line.p2p_due.reset();
+        log_.info("p2p_unacked peer=" + line.to.front() + " n=" + std::to_string(line.n) +
+                  " action=relay");
+    }
+    if (line.p2p_due || reg_.state() != ConnectionState::Online)
+        return; // still waiting for a p2p_ack, or for the server
+    if (!line.request) {
+        if (outgoing_.relayed_in_flight() < OutgoingLines::kRelayWindow)
+            send_relayed(line, now, out);
+    } else if (line.relay_due && now >= *line.relay_due) {
+        send_relayed(line, now, out);
+    }
+}
+
+bool Client::direct_usable(const OutLine& line, Time now) const {
+    if (line.to.size() != 1)
+        return false;
+    const auto path = paths_.find(line.to.front());
+    return path != paths_.end() && path->second.is_direct(now);
+}
+
+proto::RttEstimator& Client::direct_rtt(const std::string& peer) {
+    auto it = direct_rtt_.find(peer);
+    if (it == direct_rtt_.end()) {
+        const auto path = paths_.find(peer);
+        const auto probe_rtt = path != paths_.end() ? path->second.rtt() : std::nullopt;
+        proto::RttEstimator est;
+        if (probe_rtt)
+            est.sample(*probe_rtt);
+        it = direct_rtt_.emplace(peer, est).first;
+    }
+    return it->second;
+}
+
+void Client::send_p2p(OutLine& line, Time now, Outbox& out) {
+    const DirectPath& path = paths_.at(line.to.front());
+    if (!line.p2p_id)
+        line.p2p_id = next_text_id_++;
+    ++line.p2p_tries;
+    line.p2p_sent = now;
+    line.p2p_due = now + direct_rtt(line.to.front()).backoff(line.p2p_tries);
+    out.datagrams.push_back(
+        {*path.via(), proto::encode(proto::PeerText{cfg_.name, path.nonce(), *line.p2p_id,
+                                                    line.text, outgoing_.stamp(line)})});
+}
+
+void Client::send_relayed(OutLine& line, Time now, Outbox& out) {
+    if (!server_rtt_seeded_ && reg_.rtt()) {
+        // Until a line has measured it, the heartbeat's round trip plus the members' ack
+        // delay is the best guess at how long a say takes to be acknowledged.
+        server_rtt_.sample(*reg_.rtt() + PendingAcks::kDelay);
+        server_rtt_seeded_ = true;
+    }
+    if (!line.request)
+        line.request = next_id_++;
+    ++line.relay_tries;
+    line.relay_sent = now;
+    line.relay_due = now + server_rtt_.backoff(line.relay_tries);
+    const auto stamp = outgoing_.stamp(line);
+    if (line.room)
+        send(proto::Say{*reg_.token(), *line.request, *line.room, line.text, stamp}, out);
+    else
+        send(proto::Direct{*reg_.token(), *line.request, line.to, line.text, stamp}, out);
+}
+
+void Client::line_delivered(const OutLine& line, Outbox& out) {
+    out.events.emplace_back(ui::Delivered{line.room, line.to, line.text, line.queued});
+}
+
+void Client::line_failed(const OutLine& line, std::string code, std::string_view why, Outbox& out) {
+    const std::string where = line.room ? *line.room : join(line.to, ",");
+    log_.info("not_delivered to=" + where + " n=" + std::to_string(line.n) + " why=\"" +
+              std::string(why) + "\"");
+    out.events.emplace_back(ui::Error{std::move(code),
+                                      "message to " + where + " not delivered (\"" +
+                                          sample(line.text) + "\"): " + std::string(why),
+                                      line.text, line.room, line.to});
+}
+
+void Client::receive_line(const std::string& author, const std::string& stream,
+                          const std::optional<proto::Stamp>& st, std::optional<proto::DeliveryId> d,
+                          UiEvent line, Time now, Outbox& out) {
+    if (d)
+        acks_.add(*d, now); // duplicates too: the server resends until it hears an ack
+    if (st)
+        incoming_.on_line(author, stream, *st, std::move(line), now, out.events);
+    else if (!d || !acks_.seen_before(*d)) // a legacy client's line: only `d` identifies it
+        out.events.push_back(std::move(line));
+}
+
+void Client::send_acks(Time now, Outbox& out) {
+    if (reg_.state() != ConnectionState::Online || !reg_.token())
+        return;
+    for (auto ids = acks_.take_due(now); !ids.empty(); ids = acks_.take_due(now))
+        send(proto::Got{*reg_.token(), std::move(ids)}, out);
 }
 
 } // namespace chat::peer

@@ -4,21 +4,24 @@
 // prints in here; logging goes through the injected Logger, randomness through the Rng.
 //
 // Registration and heartbeat timing live in Registration; this class owns what is said:
-// requests and their answers, rooms, the current target. Direct conversations go through
-// send_direct(), today a `dm` relayed by the rendezvous: the P2P issue puts hole punching
-// behind that one function (and handles the datagrams from non-server sources that
-// on_datagram() ignores for now).
+// requests and their answers, rooms, the current target, and chat lines: every line typed
+// goes into OutgoingLines and is sent (over the direct path when one is up for a single
+// recipient, else relayed) and resent until it is settled; every line received goes through
+// IncomingLines, which shows each once and in order (see "Reliable delivery", PROTOCOL.md).
 #pragma once
 
 #include "commands.hpp"
 #include "direct_path.hpp"
 #include "events.hpp"
+#include "incoming.hpp"
+#include "outgoing.hpp"
 #include "registration.hpp"
 #include "send_pacer.hpp"
 
 #include "proto/logger.hpp"
 #include "proto/message.hpp"
 #include "proto/rng.hpp"
+#include "proto/rto.hpp"
 #include "proto/time.hpp"
 
 #include <map>
@@ -37,13 +40,12 @@ struct ClientConfig {
     std::vector<proto::Endpoint> private_endpoints; // <= 4 LAN candidates for hello
     RegistrationConfig registration;
     Duration request_timeout = 5s;
-    Duration connect_resend = 1s; // a connect unanswered this long is sent again     // no answer
-                                  // by then: say so (the server or path is lossy)
-    std::size_t max_list_pages = 25;   // /rooms and /users stop after 25 * 40 = 1000 entries
-    PathConfig path;                   // hole punching and the direct path
-    Duration direct_ack_floor = 300ms; // a p2p_msg unacked after max(this, 3 rtt) is relayed
-    std::size_t max_chunks = 16;       // a line longer than 16 * 500 bytes is refused: the
-                                       // server's burst of 50 datagrams must cover it
+    Duration connect_resend = 1s;    // a connect unanswered this long is sent again
+    std::size_t max_list_pages = 25; // /rooms and /users stop after 25 * 40 = 1000 entries
+    PathConfig path;                 // hole punching and the direct path
+    unsigned direct_tries = 3;       // a p2p_msg unacked after this many is relayed too
+    std::size_t max_chunks = 16;     // a line longer than 16 * 500 bytes is refused: the
+                                     // server's burst of 50 datagrams must cover it
 };
 
 class Client {
@@ -63,7 +65,9 @@ class Client {
     std::optional<proto::Endpoint> public_endpoint() const { return public_endpoint_; }
     std::optional<Duration> rtt() const { return reg_.rtt(); }
     const Registration& registration() const { return reg_; }
-    bool has_pending() const { return !pending_.empty(); } // requests awaiting an answer
+    bool has_pending() const { return !pending_.empty(); }           // requests awaiting an answer
+    std::size_t unsettled_lines() const { return outgoing_.size(); } // chat lines in flight
+    const IncomingLines& incoming() const { return incoming_; }
     // Requests whose answer changes the target or prints something (everything but chat
     // lines): the terminal holds the next typed line until they are answered, so a paste of
     // "/join dev" and "hi" says hi in dev.
@@ -80,8 +84,6 @@ class Client {
             Rejoin,
             Leave,
             Unjoin,
-            Say,
-            Dm,
             Rooms,
             Users,
             Create,
@@ -91,8 +93,7 @@ class Client {
         Kind kind;
         Time deadline;
         std::string room;               // Join, Rejoin, Leave, Unjoin, Say, Users, Create
-        std::vector<std::string> names; // Dm recipients, Create members, Connect name
-        std::string text;               // Say, Dm (for "not delivered")
+        std::vector<std::string> names; // Create members, Connect name
         std::vector<proto::RoomInfo> room_pages;
         std::vector<std::string> user_pages;
         std::size_t pages = 0;
@@ -117,10 +118,29 @@ class Client {
     void command(const cmd::Connect& c, Time now, Outbox& out);
     void command(const cmd::Disconnect& c, Time now, Outbox& out);
     bool require_online(Outbox& out) const;
-    // Splits text into protocol-sized chunks; nullopt (and an error event) if too long.
-    std::optional<std::vector<std::string>> chunks(const std::string& text, Outbox& out) const;
-    // The seam for the P2P issue: text to a peer we /connect-ed to. Relayed as `dm` today.
-    void send_direct(const std::string& name, const std::string& text, Time now, Outbox& out);
+    // Splits text into chunks whose say/dm fits a datagram with the relay's headroom;
+    // nullopt (and an error event) if too long.
+    std::optional<std::vector<std::string>> chunks(const std::string& text,
+                                                   const std::optional<std::string>& room,
+                                                   const std::vector<std::string>& to,
+                                                   Outbox& out) const;
+
+    // Chat lines (OutgoingLines): typed -> sent -> resent -> settled.
+    void type_line(std::optional<std::string> room, std::vector<std::string> to,
+                   const std::string& text, Time now, Outbox& out);
+    void pump_lines(Time now, Outbox& out);
+    void pump_line(OutLine& line, Time now, Outbox& out);
+    bool direct_usable(const OutLine& line, Time now) const;
+    void send_p2p(OutLine& line, Time now, Outbox& out);
+    void send_relayed(OutLine& line, Time now, Outbox& out);
+    void line_delivered(const OutLine& line, Outbox& out);
+    void line_failed(const OutLine& line, std::string code, std::string_view why, Outbox& out);
+    proto::RttEstimator& direct_rtt(const std::string& peer);
+    // Lines received: acked (delivery ids) and passed through IncomingLines.
+    void receive_line(const std::string& author, const std::string& stream,
+                      const std::optional<proto::Stamp>& st, std::optional<proto::DeliveryId> d,
+                      UiEvent line, Time now, Outbox& out);
+    void send_acks(Time now, Outbox& out);
 
     // Messages from the server.
     void handle(const proto::Welcome& m, Time now, Outbox& out);
@@ -128,8 +148,8 @@ class Client {
     void handle(const proto::Error& m, Time now, Outbox& out);
     void handle(const proto::RoomList& m, Time now, Outbox& out);
     void handle(const proto::UserList& m, Time now, Outbox& out);
-    void handle(const proto::RoomMessage& m, Outbox& out);
-    void handle(const proto::DirectMessage& m, Outbox& out);
+    void handle(const proto::RoomMessage& m, Time now, Outbox& out);
+    void handle(const proto::DirectMessage& m, Time now, Outbox& out);
     void handle(const proto::MemberJoined& m, Outbox& out);
     void handle(const proto::MemberLeft& m, Outbox& out);
     void handle(const proto::PeerInfo& m, Time now, Outbox& out);
@@ -139,10 +159,9 @@ class Client {
                           Outbox& out);
     void on_peer_text(const proto::Endpoint& from, const proto::PeerText& m, DirectPath& path,
                       Time now, Outbox& out);
+    void on_peer_ack(const proto::Endpoint& from, const proto::PeerAck& m, Time now, Outbox& out);
     void apply(const PathOutput& po, Outbox& out, Time now);
     void run_paths(Time now, Outbox& out);
-    void relay_direct(const std::string& name, const std::string& text, Time now, Outbox& out);
-    bool has_direct_path(const Target& t, Time now) const;
     void startup_refused(const proto::Error& m, Outbox& out);
 
     // The session.
@@ -170,16 +189,16 @@ class Client {
     proto::RequestId next_id_ = 1;
     std::map<std::string, proto::PeerInfo> introduced_; // by name
     std::map<std::string, DirectPath> paths_;           // by remote name, after an exchange
-    struct UnackedText {                                // a p2p_msg awaiting its p2p_ack
-        std::string peer;
-        std::string text;
-        Time deadline;
-    };
-    std::map<std::uint32_t, UnackedText> unacked_; // by p2p_msg id
+    OutgoingLines outgoing_;                            // our lines until settled
+    IncomingLines incoming_;                            // others' lines: once, in order
+    PendingAcks acks_;                                  // delivery ids to ack with `got`
+    proto::RttEstimator server_rtt_;                    // say/dm -> ok (includes the fan-out)
+    bool server_rtt_seeded_ = false;
+    std::map<std::string, proto::RttEstimator> direct_rtt_; // p2p_msg -> p2p_ack, per peer
     std::uint32_t next_text_id_ = 1;
-    std::map<std::string, std::set<std::uint32_t>> seen_text_ids_; // per sender, bounded
     SendPacer pacer_{Time{}};
-    bool told_name_taken_ = false; // while reconnecting, say it once
+    std::size_t relayed_lines_typed_ = 0; // by the command being run, for the pacer
+    bool told_name_taken_ = false;        // while reconnecting, say it once
     bool closed_ = false;
 };
 

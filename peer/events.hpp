@@ -37,14 +37,18 @@ struct Message { // a line in a room
     std::string room;
     std::string from; // a name, or a legacy client's "ip:port"
     std::string text;
-    bool self = false; // our own line, echoed
+    bool self = false;   // our own line, echoed
+    bool queued = false; // ours, typed while the server is unreachable: sent when it is back
+    bool late = false;   // shown after later lines: it was missing for too long
 };
 struct Direct { // a direct message
     std::string from;
     std::vector<std::string> to; // every recipient
     std::string text;
     bool self = false;
-    bool relayed = true; // through the rendezvous (the only path until P2P lands)
+    bool relayed = true; // through the rendezvous, else peer to peer over the direct path
+    bool queued = false;
+    bool late = false;
 };
 struct Joined {
     std::string room;
@@ -104,6 +108,12 @@ struct PathChanged { // hole punching started, a direct path is up, or we are re
 struct TargetChanged {
     Target target;
 };
+struct Delivered {                   // one of our lines is acknowledged: every recipient has it
+    std::optional<std::string> room; // a room line
+    std::vector<std::string> to;     // a direct line's recipients
+    std::string text;
+    bool queued = false; // it had waited for the server: the terminal says it went out
+};
 struct Info { // help lines, results of commands
     std::string text;
 };
@@ -111,6 +121,10 @@ struct Error {        // a refused command or request; the client carries on
     std::string code; // a server error code ("no_such_room") or ours ("usage", "offline",
                       // "no_answer", "not_delivered", "no_room", "name_taken")
     std::string text;
+    // For a chat line that was not delivered (or refused): which line, and to where.
+    std::optional<std::string> line = std::nullopt;
+    std::optional<std::string> room = std::nullopt;
+    std::vector<std::string> to = {};
 };
 struct Fatal { // the client cannot start: the shell prints it and exits 1
     std::string text;
@@ -121,7 +135,7 @@ struct Quit {}; // the user asked to leave: the shell exits 0
 using UiEvent =
     std::variant<ui::Message, ui::Direct, ui::Joined, ui::Left, ui::RoomList, ui::UserList,
                  ui::Status, ui::Connection, ui::PeerFound, ui::PathChanged, ui::TargetChanged,
-                 ui::Info, ui::Error, ui::Fatal, ui::Quit>;
+                 ui::Delivered, ui::Info, ui::Error, ui::Fatal, ui::Quit>;
 
 struct Outbox {
     std::vector<Datagram> datagrams;

@@ -50,8 +50,18 @@ void Registration::hello_sent(Time now) {
 
 void Registration::ping_sent(Time now) {
     if (!ping_sent_at_)
-        ping_sent_at_ = now; // RTT is measured from the oldest unanswered ping
-    ping_at_ = now + jittered(heartbeat_, 10);
+        ping_sent_at_ = now; // the heartbeat's cadence runs from its first ping
+    ++pings_unanswered_;
+    // Unanswered: try again soon, then about once a second until a pong or the server counts
+    // as lost. The server hears nothing from us but these, and it evicts after 10 s.
+    ping_at_ =
+        now + (pings_unanswered_ <= kPingRetries ? ping_retry_wait()
+                                                 : std::max(ping_retry_wait(), heartbeat_ / 5));
+}
+
+Duration Registration::ping_retry_wait() const {
+    const Duration guess = srtt_ ? 4 * *srtt_ : Duration{1s};
+    return std::clamp(guess, Duration{300ms}, std::max(Duration{300ms}, heartbeat_ / 4));
 }
 
 bool Registration::welcomed(const proto::Welcome& w, Time now) {
@@ -63,6 +73,7 @@ bool Registration::welcomed(const proto::Welcome& w, Time now) {
     state_ = ConnectionState::Online;
     last_pong_ = now;
     ping_sent_at_.reset();
+    pings_unanswered_ = 0;
     ping_at_ = now + jittered(heartbeat_, 10);
     backoff_ = cfg_.first_backoff;
     return new_session;
@@ -73,11 +84,15 @@ void Registration::pong(Time now) {
         return;
     last_pong_ = now;
     if (ping_sent_at_) {
-        const Duration sample = now - *ping_sent_at_;
-        // Smoothed as TCP does (RFC 6298): 7/8 of the old estimate, 1/8 of the new sample.
-        srtt_ = srtt_ ? (*srtt_ * 7 + sample) / 8 : sample;
+        if (pings_unanswered_ == 1) { // Karn: a retried ping's pong is ambiguous
+            const Duration sample = now - *ping_sent_at_;
+            // Smoothed as TCP does (RFC 6298): 7/8 of the old estimate, 1/8 of the new sample.
+            srtt_ = srtt_ ? (*srtt_ * 7 + sample) / 8 : sample;
+        }
+        ping_at_ = *ping_sent_at_ + jittered(heartbeat_, 10);
         ping_sent_at_.reset();
     }
+    pings_unanswered_ = 0;
 }
 
 void Registration::lost(Time now) {
@@ -85,6 +100,7 @@ void Registration::lost(Time now) {
     hello_at_ = now;
     backoff_ = cfg_.first_backoff;
     ping_sent_at_.reset();
+    pings_unanswered_ = 0;
     srtt_.reset();
 }
 

@@ -59,6 +59,11 @@ class Registration {
   private:
     std::int64_t dead_after_heartbeats() const { return cfg_.dead_after_heartbeats; }
     Duration jittered(Duration d, std::int64_t fraction); // d minus up to d / fraction
+    // A ping whose pong is late is sent again this soon (twice; then every heartbeat / 5):
+    // the server evicts after two silent heartbeats, so a lost ping must not wait for the
+    // next heartbeat to be made good.
+    Duration ping_retry_wait() const;
+    static constexpr unsigned kPingRetries = 2;
 
     RegistrationConfig cfg_;
     Rng& rng_;
@@ -69,7 +74,8 @@ class Registration {
     Time hello_at_{};
     Duration backoff_{};
     Time ping_at_{};
-    std::optional<Time> ping_sent_at_; // the last ping not yet answered
+    std::optional<Time> ping_sent_at_; // the first ping of this heartbeat not yet answered
+    unsigned pings_unanswered_ = 0;    // since the last pong
     Time last_pong_{};                 // or the welcome
     std::optional<Duration> srtt_;
 };

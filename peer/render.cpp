@@ -59,6 +59,15 @@ class Painter {
     bool on_;
 };
 
+// After a chat line: why it is not plain (waiting for the server, or arrived out of order).
+std::string line_note(const Painter& p, bool queued, bool late) {
+    if (queued)
+        return " " + p.dim("(queued: the server is unreachable; sent when it is back)");
+    if (late)
+        return " " + p.dim("(late)");
+    return {};
+}
+
 std::string_view state_name(ConnectionState s) {
     switch (s) {
     case ConnectionState::Connecting:
@@ -141,14 +150,14 @@ std::vector<std::string> render_text(const UiEvent& e, const WallClock& clock,
         Overloaded{
             [&](const ui::Message& m) -> std::vector<std::string> {
                 return {ts + p.dim("[" + m.room + "]") + " " + p.name(m.from) + ": " +
-                        printable(m.text)};
+                        printable(m.text) + line_note(p, m.queued, m.late)};
             },
             [&](const ui::Direct& m) -> std::vector<std::string> {
                 std::string to;
                 for (const auto& n : m.to)
                     to += (to.empty() ? "" : ",") + p.name(n);
                 return {ts + p.dim(m.relayed ? "[dm, relayed]" : "[dm]") + " " + p.name(m.from) +
-                        " -> " + to + ": " + printable(m.text)};
+                        " -> " + to + ": " + printable(m.text) + line_note(p, m.queued, m.late)};
             },
             [&](const ui::Joined& m) -> std::vector<std::string> {
                 if (m.self && m.by && *m.by != m.name)
@@ -244,6 +253,12 @@ std::vector<std::string> render_text(const UiEvent& e, const WallClock& clock,
             [&](const ui::TargetChanged& m) -> std::vector<std::string> {
                 return {notice("now talking to " + target_text(m.target))};
             },
+            [&](const ui::Delivered& m) -> std::vector<std::string> {
+                if (!m.queued) // every line is acknowledged: only a queued one is news
+                    return {};
+                return {notice("delivered after the wait: \"" + printable(m.text) + "\" to " +
+                               (m.room ? *m.room : join(m.to, ",")))};
+            },
             [&](const ui::Info& m) -> std::vector<std::string> { return {m.text}; },
             [&](const ui::Error& m) -> std::vector<std::string> {
                 return {p.red("!! " + printable(m.text))};
@@ -260,15 +275,25 @@ std::string render_json(const UiEvent& e, const WallClock& clock) {
     json j = std::visit(
         Overloaded{
             [](const ui::Message& m) -> json {
-                return {{"event", "message"},
-                        {"room", m.room},
-                        {"from", m.from},
-                        {"text", m.text},
-                        {"self", m.self}};
+                json o{{"event", "message"},
+                       {"room", m.room},
+                       {"from", m.from},
+                       {"text", m.text},
+                       {"self", m.self}};
+                if (m.queued)
+                    o["queued"] = true;
+                if (m.late)
+                    o["late"] = true;
+                return o;
             },
             [](const ui::Direct& m) -> json {
-                return {{"event", "dm"},  {"from", m.from}, {"to", m.to},
-                        {"text", m.text}, {"self", m.self}, {"relayed", m.relayed}};
+                json o{{"event", "dm"},  {"from", m.from}, {"to", m.to},
+                       {"text", m.text}, {"self", m.self}, {"relayed", m.relayed}};
+                if (m.queued)
+                    o["queued"] = true;
+                if (m.late)
+                    o["late"] = true;
+                return o;
             },
             [](const ui::Joined& m) -> json {
                 json o{{"event", "joined"}, {"room", m.room}, {"name", m.name}, {"self", m.self}};
@@ -346,11 +371,28 @@ std::string render_json(const UiEvent& e, const WallClock& clock) {
                         {"kind", std::string(kind_name(m.target.kind))},
                         {"name", m.target.name}};
             },
+            [](const ui::Delivered& m) -> json {
+                json o{{"event", "delivered"},
+                       {"room", nullptr},
+                       {"to", nullptr},
+                       {"text", m.text},
+                       {"queued", m.queued}};
+                if (m.room)
+                    o["room"] = *m.room;
+                else
+                    o["to"] = m.to;
+                return o;
+            },
             [](const ui::Info& m) -> json {
                 return {{"event", "info"}, {"text", m.text}};
             },
             [](const ui::Error& m) -> json {
-                return {{"event", "error"}, {"code", m.code}, {"text", m.text}};
+                json o{{"event", "error"}, {"code", m.code}, {"text", m.text}};
+                if (m.line) {
+                    o["line"] = *m.line;
+                    o["to"] = m.room ? json(*m.room) : json(m.to);
+                }
+                return o;
             },
             [](const ui::Fatal& m) -> json {
                 return {{"event", "fatal"}, {"text", m.text}};

@@ -17,7 +17,7 @@ using namespace std::chrono_literals;
 
 // After end of input, answers to requests still in flight (a script's last /users) are
 // waited for this long before bye.
-constexpr Duration kFinishAnswersWithin = 3s;
+constexpr Duration kFinishAnswersWithin = 10s; // answers and line acks after the script ends
 
 WallClock wall_clock() {
     const auto now = std::chrono::system_clock::now();
@@ -266,11 +266,28 @@ void Shell::drain_queued_input() {
             break;
         if (!client_->ready_for_input(now()))
             break; // a paste or a fast script: held back under the server's rate limit
+        if (script_quit_must_wait(queued_.front()))
+            break;
         const std::string line = std::move(queued_.front());
         queued_.pop_front();
         run_line(line);
     }
     draining_ = false;
+}
+
+bool Shell::script_quit_must_wait(const std::string& line) {
+    // A script's "/quit" right after its last lines waits (a bounded while) until they are
+    // acknowledged, as end of input does: quitting first would report them undelivered.
+    if (cfg_.mode == UiMode::Terminal || client_->unsettled_lines() == 0)
+        return false;
+    const auto parsed = parse_command(line);
+    const auto* c = std::get_if<Command>(&parsed);
+    if (c == nullptr || !std::holds_alternative<cmd::Quit>(*c))
+        return false;
+    const Time t = now();
+    if (!finish_by_)
+        finish_by_ = t + kFinishAnswersWithin;
+    return t < *finish_by_;
 }
 
 bool Shell::waiting_for_answer() const {
@@ -287,7 +304,7 @@ void Shell::maybe_finish_input() {
     const Time t = now();
     if (!finish_by_)
         finish_by_ = t + kFinishAnswersWithin;
-    if (!client_->has_pending() || t >= *finish_by_)
+    if ((!client_->has_pending() && client_->unsettled_lines() == 0) || t >= *finish_by_)
         quit();
 }
 

@@ -73,6 +73,7 @@ class Shell {
     void arm_timer();
     void maybe_finish_input();
     bool waiting_for_answer() const;
+    bool script_quit_must_wait(const std::string& line);
     void quit();
     void fail(const std::string& line); // start-up failure or Fatal: stderr, exit 1
     void close_all();

@@ -12,11 +12,11 @@
 
 namespace chat::proto {
 
-inline constexpr Duration kRtoMin = std::chrono::milliseconds{200}; // RFC 6298 says 1 s; chat
-                                                                    // lines are tiny and rare
+inline constexpr Duration kRtoMin = std::chrono::milliseconds{200};      // RFC 6298 says 1 s; chat
+                                                                         // lines are tiny and rare
 inline constexpr Duration kRtoInitial = std::chrono::milliseconds{1000}; // RFC 6298 2.1
 inline constexpr Duration kRtoBackoffCap = std::chrono::milliseconds{1000}; // or RTO if larger
-inline constexpr Duration kDeliveryDeadline = std::chrono::seconds{30}; // then: not delivered
+inline constexpr Duration kDeliveryDeadline = std::chrono::seconds{30};     // then: not delivered
 
 class RttEstimator {
   public:

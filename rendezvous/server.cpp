@@ -275,8 +275,11 @@ void Server::handle_hello(const proto::Hello& m, Peer* at_source, const Request&
     if (Peer* holder = peers_.find_by_name(m.name); holder != nullptr) {
         // The token proves ownership from anywhere. Without it, the same address is enough:
         // a client whose welcome was lost asks again, and the answer goes to that address,
-        // so a spoofer never sees the token.
-        const bool owner = m.token ? *m.token == holder->token : holder->endpoint == rq.from;
+        // so a spoofer never sees the token. That includes a client that still carries the
+        // token of a session the server has since evicted: its hello made a new session whose
+        // welcome was lost, and it asks again with the old token from the same address.
+        const bool owner =
+            (m.token && *m.token == holder->token) || holder->endpoint == rq.from;
         if (owner) {
             if (holder->endpoint != rq.from)
                 migrate(*holder, at_source, rq);

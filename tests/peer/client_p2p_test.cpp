@@ -102,20 +102,22 @@ TEST_F(ClientP2pTest, AckedProbeMakesTheDirectPathAndTextGoesPeerToPeer) {
     EXPECT_FALSE(shown[0].relayed);
 }
 
-TEST_F(ClientP2pTest, MsgUsesTheDirectPathForPeersThatHaveOne) {
+TEST_F(ClientP2pTest, MsgToOnePeerGoesDirectAndToSeveralIsOneRelayedDm) {
     direct_path_up(connect_to_bob());
+    const auto one = command(cmd::Msg{{"bob"}, "just you"});
+    ASSERT_EQ(to_peers<proto::PeerText>(one).size(), 1u);
+    EXPECT_TRUE(to_server(one).empty());
+    // A line to several is one stream at every recipient: one dm, never split by path.
     const auto out = command(cmd::Msg{{"bob", "carol"}, "both of you"});
-    const auto texts = to_peers<proto::PeerText>(out);
-    ASSERT_EQ(texts.size(), 1u);
-    EXPECT_EQ(texts[0].first, kBobPublic);
+    EXPECT_TRUE(to_peers<proto::PeerText>(out).empty());
     const auto dms = to_server_as<proto::Direct>(out);
     ASSERT_EQ(dms.size(), 1u);
-    EXPECT_EQ(dms[0].to, std::vector<std::string>{"carol"});
+    EXPECT_EQ(dms[0].to, (std::vector<std::string>{"bob", "carol"}));
 }
 
 TEST_F(ClientP2pTest, IncomingDirectTextIsShownOnceAndAcked) {
     direct_path_up(connect_to_bob());
-    const proto::PeerText text{"bob", kNonce, 7, "hi alice"};
+    const proto::PeerText text{"bob", kNonce, 7, "hi alice", proto::Stamp{"0badcafe", 1, 1}};
     const auto first = from_bob(kBobPublic, text);
     const auto shown = events_as<ui::Direct>(first);
     ASSERT_EQ(shown.size(), 1u);
@@ -137,14 +139,33 @@ TEST_F(ClientP2pTest, DatagramsWithoutTheNonceAreIgnored) {
     EXPECT_TRUE(stranger.datagrams.empty());
 }
 
-TEST_F(ClientP2pTest, UnackedDirectTextIsRelayedThroughTheServer) {
+TEST_F(ClientP2pTest, UnackedDirectTextIsResentThenRelayedWithTheSameStamp) {
     direct_path_up(connect_to_bob());
-    command(cmd::Say{"lost on the direct path"});
-    const auto out = run_until(now_ + 400ms);
+    const auto first = to_peers<proto::PeerText>(command(cmd::Say{"lost on the direct path"}));
+    ASSERT_EQ(first.size(), 1u);
+    // Resent over the direct path at the RTO (200 ms floor, doubling), three tries in all,
+    // then relayed as a dm carrying the same stamp.
+    const auto out = run_until(now_ + 1500ms);
+    const auto resent = to_peers<proto::PeerText>(out);
+    ASSERT_EQ(resent.size(), 2u);
+    EXPECT_EQ(resent[0].second.id, first[0].second.id);
     const auto dms = to_server_as<proto::Direct>(out);
     ASSERT_EQ(dms.size(), 1u);
     EXPECT_EQ(dms[0].to, std::vector<std::string>{"bob"});
     EXPECT_EQ(dms[0].text, "lost on the direct path");
+    EXPECT_EQ(dms[0].stamp, first[0].second.stamp);
+}
+
+TEST_F(ClientP2pTest, APeerAckSettlesTheLine) {
+    direct_path_up(connect_to_bob());
+    const auto sent = to_peers<proto::PeerText>(command(cmd::Say{"acked"}));
+    ASSERT_EQ(sent.size(), 1u);
+    const auto acked = from_bob(kBobPublic, proto::PeerAck{kNonce, sent[0].second.id});
+    EXPECT_EQ(events_as<ui::Delivered>(acked).size(), 1u);
+    EXPECT_EQ(client_.unsettled_lines(), 0u);
+    const auto later = run_until(now_ + 2s, /*answer_pings=*/true);
+    EXPECT_TRUE(to_peers<proto::PeerText>(later).empty());
+    EXPECT_TRUE(to_server_as<proto::Direct>(later).empty());
 }
 
 TEST_F(ClientP2pTest, SilentDirectPathFallsBackToRelayAndAsksForAFreshExchange) {
@@ -184,7 +205,7 @@ TEST_F(ClientP2pTest, OnlyThePathThatWentSilentAsksForAFreshExchange) {
     // carol never answers (relayed at 5 s, next retry at 25 s); bob goes silent at 6 s.
     const auto out = run_until(now_ + 7s, /*answer_pings=*/true);
     const auto asked = to_server_as<proto::Connect>(out);
-    ASSERT_FALSE(asked.empty());  // at the silence, maybe resent a second later
+    ASSERT_FALSE(asked.empty()); // at the silence, maybe resent a second later
     for (const auto& c : asked)
         EXPECT_EQ(c.name, "bob");
 }

@@ -201,17 +201,18 @@ TEST_F(ClientTest, ResumedSessionDoesNotRejoin) {
     EXPECT_EQ(events_as<ui::Connection>(back).size(), 1u);
 }
 
-TEST_F(ClientTest, NoSessionErrorReconnectsAtOnceAndReportsTheLostLine) {
+TEST_F(ClientTest, NoSessionErrorReconnectsAtOnceAndKeepsTheLineForTheNextSession) {
     register_now();
-    const auto say = command(cmd::Say{"hello?"});
-    const auto id = id_of<proto::Say>(say);
-    const auto out = from_server(proto::Error{id, proto::ErrorCode::NoSession, "no session"});
+    const auto say = sent_as<proto::Say>(command(cmd::Say{"hello?"})).at(0);
+    const auto out = from_server(proto::Error{say.id, proto::ErrorCode::NoSession, "no session"});
     EXPECT_EQ(events_as<ui::Connection>(out).size(), 1u);
-    const auto errors = events_as<ui::Error>(out);
-    ASSERT_EQ(errors.size(), 1u);
-    EXPECT_EQ(errors[0].code, "not_delivered");
-    EXPECT_NE(errors[0].text.find("hello?"), std::string::npos);
+    EXPECT_TRUE(events_as<ui::Error>(out).empty()); // not lost: it waits for the next session
     EXPECT_EQ(sent_as<proto::Hello>(out).at(0).token, kToken);
+    const auto back = from_server(proto::Welcome{"alice", kPublic, kToken, 5s, 10s});
+    const auto again = sent_as<proto::Say>(back);
+    ASSERT_EQ(again.size(), 1u);
+    EXPECT_EQ(again[0].text, "hello?");
+    EXPECT_EQ(again[0].stamp, say.stamp); // the same line: receivers that had it drop it
 }
 
 TEST_F(ClientTest, ShutdownFromTheServerReconnects) {
@@ -239,14 +240,23 @@ TEST_F(ClientTest, NameTakenWhileReconnectingIsSaidOnceAndRetried) {
     EXPECT_FALSE(sent_as<proto::Hello>(run_until(now_ + 5s)).empty());
 }
 
-TEST_F(ClientTest, CommandsWhileReconnectingSendNothing) {
+TEST_F(ClientTest, LinesTypedWhileReconnectingAreQueuedAndSentWhenBack) {
     register_now();
     from_server(proto::Shutdown{});
     const auto out = command(cmd::Say{"hi"});
-    EXPECT_TRUE(out.datagrams.empty());
-    const auto errors = events_as<ui::Error>(out);
-    ASSERT_EQ(errors.size(), 1u);
-    EXPECT_EQ(errors[0].code, "offline");
+    EXPECT_TRUE(sent_as<proto::Say>(out).empty());
+    EXPECT_TRUE(events_as<ui::Error>(out).empty());
+    const auto echo = events_as<ui::Message>(out);
+    ASSERT_EQ(echo.size(), 1u);
+    EXPECT_TRUE(echo[0].queued);
+    EXPECT_EQ(events_as<ui::Error>(command(cmd::Join{"dev"})).at(0).code, "offline");
+    const auto back = from_server(proto::Welcome{"alice", kPublic, kToken, 5s, 10s});
+    const auto says = sent_as<proto::Say>(back);
+    ASSERT_EQ(says.size(), 1u);
+    const auto done = events_as<ui::Delivered>(from_server(proto::Ok{says[0].id, {}}));
+    ASSERT_EQ(done.size(), 1u);
+    EXPECT_TRUE(done[0].queued);
+    EXPECT_EQ(done[0].room, "lobby");
 }
 
 // ---- Rooms and messages ----
@@ -259,10 +269,16 @@ TEST_F(ClientTest, PlainTextGoesToTheCurrentRoomAndIsEchoed) {
     EXPECT_EQ(says[0].room, "lobby");
     EXPECT_EQ(says[0].text, "hi all");
     EXPECT_EQ(says[0].token, kToken);
+    ASSERT_TRUE(says[0].stamp);
+    EXPECT_EQ(says[0].stamp->n, 1u);
+    EXPECT_EQ(says[0].stamp->lo, 1u);
     const auto echo = events_as<ui::Message>(out);
     ASSERT_EQ(echo.size(), 1u);
     EXPECT_TRUE(echo[0].self);
-    EXPECT_TRUE(from_server(proto::Ok{says[0].id, {}}).events.empty());
+    EXPECT_FALSE(echo[0].queued);
+    const auto ok = from_server(proto::Ok{says[0].id, {}});
+    ASSERT_EQ(ok.events.size(), 1u);
+    EXPECT_FALSE(std::get<ui::Delivered>(ok.events[0]).queued); // not printed on a terminal
 }
 
 TEST_F(ClientTest, LongLineIsSplitIntoValidChunks) {
@@ -529,7 +545,8 @@ TEST_F(ClientTest, FastInputIsHeldBackBelowTheServersRateLimit) {
 TEST_F(ClientTest, OnlyRequestsThatChangeTheTargetOrPrintAreAwaited) {
     register_now();
     command(cmd::Say{"hi"});
-    EXPECT_TRUE(client_.has_pending());
+    EXPECT_FALSE(client_.has_pending()); // a chat line is not a request: scripts go on
+    EXPECT_EQ(client_.unsettled_lines(), 1u);
     EXPECT_FALSE(client_.awaiting_answer());
     const auto join = command(cmd::Join{"dev"});
     EXPECT_TRUE(client_.awaiting_answer());

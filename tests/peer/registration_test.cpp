@@ -47,6 +47,26 @@ TEST(Registration, ServerIsLostThreeHeartbeatsAfterTheLastPong) {
     EXPECT_EQ(reg.due(t0 + 22s), Due::Lost);
 }
 
+TEST(Registration, AnUnansweredPingIsRetriedSoonThenAboutEverySecond) {
+    testkit::SeededRng rng{1};
+    Registration reg{{}, rng};
+    const Time t0{};
+    reg.start(t0);
+    reg.welcomed(welcome(std::string(32, 'a')), t0);
+    const Time first = *reg.next_wakeup();
+    EXPECT_GE(first, t0 + 4500ms); // a heartbeat, minus up to a tenth of jitter
+    reg.ping_sent(first);
+    EXPECT_EQ(reg.next_wakeup(), first + 1s); // no RTT yet: the retry waits 1 s
+    reg.ping_sent(first + 1s);
+    reg.ping_sent(first + 2s);
+    EXPECT_EQ(reg.next_wakeup(), first + 3s); // then every heartbeat / 5 until the pong
+    reg.pong(first + 2100ms);
+    EXPECT_FALSE(reg.rtt());              // a retried ping's pong says nothing about the RTT (Karn)
+    const Time next = *reg.next_wakeup(); // back to the cadence of the heartbeat's first ping
+    EXPECT_GE(next, first + 4500ms);
+    EXPECT_LE(next, first + 5s);
+}
+
 TEST(Registration, FasterHeartbeatFromTheWelcomeIsObeyed) {
     testkit::SeededRng rng{1};
     Registration reg{{}, rng};

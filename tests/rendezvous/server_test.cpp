@@ -78,6 +78,15 @@ TEST_F(ServerTest, HelloRepeatedWithoutTokenAfterALostWelcomeGetsTheSameSession)
     EXPECT_EQ(server_.peer_count(), 1u);
 }
 
+TEST_F(ServerTest, HelloWithAStaleTokenFromTheSessionsAddressGetsThatSession) {
+    // Evicted, alice said hello with her old token: a new session, whose welcome was lost.
+    // She asks again, still with the old token, from the same address: that is her.
+    const auto tok = register_peer("alice", kAlice);
+    const auto out = send(kAlice, proto::Hello{"alice", {}, proto::Token(32, 'e')});
+    EXPECT_EQ(only<proto::Welcome>(out, kAlice).token, tok);
+    EXPECT_EQ(server_.peer_count(), 1u);
+}
+
 TEST_F(ServerTest, SecondNameFromAnAddressWithASessionIsRefused) {
     register_peer("alice", kAlice);
     const auto out = send(kAlice, proto::Hello{"mallory", {}, std::nullopt});
