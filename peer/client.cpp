@@ -82,6 +82,9 @@ Outbox Client::on_datagram(const proto::Endpoint& from, std::string_view bytes, 
                 handle(m, now, out);
             } else if constexpr (std::is_same_v<T, proto::Pong>) {
                 reg_.pong(now);
+            } else if constexpr (std::is_same_v<T, proto::WhoAreYou>) {
+                if (online) // our ping reached a server without our session: it restarted
+                    session_lost(now, "the server no longer knows this session", out);
             } else if constexpr (std::is_same_v<T, proto::Shutdown>) {
                 if (online)
                     session_lost(now, "the server is shutting down", out);
@@ -167,6 +170,8 @@ std::optional<Time> Client::next_wakeup() const {
     for (const auto& [name, path] : paths_)
         consider(path.next_wakeup());
     consider(outgoing_.next_wakeup());
+    if (!outgoing_.empty() && relay_hold_until_ > Time{})
+        consider(relay_hold_until_);
     consider(incoming_.next_wakeup());
     if (reg_.state() == ConnectionState::Online)
         consider(acks_.next_wakeup());
@@ -585,6 +590,9 @@ void Client::handle(const proto::Welcome& m, Time now, Outbox& out) {
     // Reconnecting: back. A new session starts in the lobby only, so restore our rooms.
     std::vector<std::string> rejoined;
     if (new_session) {
+        // The server restarted (or evicted us): the other members are registering again
+        // too. Lines sent before they are back would be delivered to rooms without them.
+        relay_hold_until_ = now + cfg_.regroup_after_new_session;
         for (const auto& room : rooms_) {
             if (room == proto::kLobby)
                 continue;
@@ -910,6 +918,8 @@ void Client::type_line(std::optional<std::string> room, std::vector<std::string>
 }
 
 void Client::pump_lines(Time now, Outbox& out) {
+    if (now >= relay_hold_until_)
+        relay_hold_until_ = Time{};  // over: next_wakeup() must not keep answering a past time
     std::vector<std::uint64_t> keys; // typing order; pump_line may settle a line
     keys.reserve(outgoing_.size());
     for (const auto& [key, line] : outgoing_.lines())
@@ -937,8 +947,8 @@ void Client::pump_line(OutLine& line, Time now, Outbox& out) {
         log_.info("p2p_unacked peer=" + line.to.front() + " n=" + std::to_string(line.n) +
                   " action=relay");
     }
-    if (line.p2p_due || reg_.state() != ConnectionState::Online)
-        return; // still waiting for a p2p_ack, or for the server
+    if (line.p2p_due || reg_.state() != ConnectionState::Online || now < relay_hold_until_)
+        return; // still waiting for a p2p_ack, or for the server (and its members)
     if (!line.request) {
         if (outgoing_.relayed_in_flight() < OutgoingLines::kRelayWindow)
             send_relayed(line, now, out);

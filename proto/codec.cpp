@@ -417,6 +417,7 @@ OutJson endpoint_array(const std::vector<Endpoint>& items) {
 struct Writer {
     OutJson operator()(const Ping&) const { return {}; }
     OutJson operator()(const Pong&) const { return {}; }
+    OutJson operator()(const WhoAreYou&) const { return {}; }
     OutJson operator()(const PlainText&) const { return {}; }
     OutJson operator()(const Hello& m) const {
         auto j = header("hello");
@@ -643,6 +644,8 @@ DecodeResult decode(std::string_view datagram) {
         return Ping{};
     if (datagram == kPong)
         return Pong{};
+    if (datagram == kWhoAreYou)
+        return WhoAreYou{};
     if (!is_valid_utf8(datagram))
         return DecodeError{DropReason::NotUtf8, "invalid UTF-8"};
     if (datagram.front() == '{')
@@ -663,6 +666,8 @@ std::string encode(const Message& m) {
         return kPing;
     if (std::holds_alternative<Pong>(m))
         return kPong;
+    if (std::holds_alternative<WhoAreYou>(m))
+        return kWhoAreYou;
     if (const auto* p = std::get_if<PlainText>(&m))
         return p->text;
     auto j = std::visit(Writer{}, m);
@@ -734,11 +739,10 @@ std::optional<LeaveReason> parse_leave_reason(std::string_view s) {
 
 std::string_view type_name(const Message& m) {
     static constexpr std::string_view kNames[] = {
-        "#ping#", "#pong#", "plain",     "hello",     "bye",       "join",    "leave",
-        "rooms",  "users",  "create",    "say",       "dm",        "connect", "got",
-        "welcome", "ok",    "error",     "room_list", "user_list", "msg",     "dm_msg",
-        "joined", "left",   "peer",      "shutdown",  "probe",     "probe_ack", "p2p_msg",
-        "p2p_ack"};
+        "#ping#", "#pong#",   "#who?#",    "plain",     "hello",   "bye",     "join",   "leave",
+        "rooms",  "users",    "create",    "say",       "dm",      "connect", "got",    "welcome",
+        "ok",     "error",    "room_list", "user_list", "msg",     "dm_msg",  "joined", "left",
+        "peer",   "shutdown", "probe",     "probe_ack", "p2p_msg", "p2p_ack"};
     static_assert(std::size(kNames) == std::variant_size_v<Message>);
     return kNames[m.index()];
 }

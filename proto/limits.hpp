@@ -21,6 +21,9 @@ inline constexpr std::size_t kMaxDatagram = 1200;
 // The heartbeat of the classic UDP chat room: exactly these six bytes, no JSON.
 inline constexpr char kPing[] = "#ping#";
 inline constexpr char kPong[] = "#pong#";
+// The answer to a #ping# from an address without a session (the server restarted, or evicted
+// us): "register again". Six bytes, no larger than the ping, so it amplifies nothing.
+inline constexpr char kWhoAreYou[] = "#who?#";
 
 inline constexpr auto kHeartbeatEvery = std::chrono::milliseconds{5s}; // sent by every peer
 inline constexpr auto kEvictAfter = 2 * kHeartbeatEvery; // two heartbeats missed in a row

@@ -14,8 +14,8 @@
 
 namespace chat::proto {
 
-using Token = std::string;       // session token: kTokenHexChars lowercase hex
-using RequestId = std::uint32_t; // chosen by the peer, echoed in the reply
+using Token = std::string;        // session token: kTokenHexChars lowercase hex
+using RequestId = std::uint32_t;  // chosen by the peer, echoed in the reply
 using DeliveryId = std::uint32_t; // chosen by the server per member, echoed in `got`
 
 // The end-to-end identity of a chat line, set by its author and carried unchanged on every
@@ -23,15 +23,16 @@ using DeliveryId = std::uint32_t; // chosen by the server per member, echoed in 
 // whichever way and however often it arrived. A stream is one room, or one set of direct
 // recipients; see "Reliable delivery" in PROTOCOL.md.
 struct Stamp {
-    std::string inst;      // kInstHexChars lowercase hex, random per author process
-    std::uint32_t n = 0;   // the line's number in its stream, from 1
-    std::uint32_t lo = 0;  // every n below this is settled: never wait for one
+    std::string inst;     // kInstHexChars lowercase hex, random per author process
+    std::uint32_t n = 0;  // the line's number in its stream, from 1
+    std::uint32_t lo = 0; // every n below this is settled: never wait for one
     friend bool operator==(const Stamp&, const Stamp&) = default;
 };
 
 // ---- Not JSON ----
 struct Ping {};       // exactly "#ping#"
 struct Pong {};       // exactly "#pong#"
+struct WhoAreYou {};  // exactly "#who?#": no session here for the address that pinged
 struct PlainText {    // a legacy client's line: valid text, CR/LF stripped
     std::string text; // 1..kMaxTextBytes, no control characters but tab
 };
@@ -148,7 +149,7 @@ struct RoomMessage {
     std::string room;
     std::string from; // a name, or a legacy client's "ip:port"
     std::string text;
-    std::optional<Stamp> stamp = std::nullopt; // as the author sent it (none from legacy text)
+    std::optional<Stamp> stamp = std::nullopt;  // as the author sent it (none from legacy text)
     std::optional<DeliveryId> d = std::nullopt; // present: ack it with `got`; resent until then
 };
 struct DirectMessage {
@@ -195,8 +196,8 @@ struct ProbeAck {
 struct PeerText { // a chat line sent over the direct path
     std::string from;
     std::string nonce;
-    std::uint32_t id; // per-sender, acked by PeerAck
-    std::string text; // valid text
+    std::uint32_t id;                          // per-sender, acked by PeerAck
+    std::string text;                          // valid text
     std::optional<Stamp> stamp = std::nullopt; // the same line relayed as a dm carries it too
 };
 struct PeerAck {
@@ -204,10 +205,10 @@ struct PeerAck {
     std::uint32_t id;
 };
 
-using Message = std::variant<Ping, Pong, PlainText, Hello, Bye, Join, Leave, ListRooms, ListUsers,
-                             CreateRoom, Say, Direct, Connect, Got, Welcome, Ok, Error, RoomList,
-                             UserList, RoomMessage, DirectMessage, MemberJoined, MemberLeft,
-                             PeerInfo, Shutdown, Probe, ProbeAck, PeerText, PeerAck>;
+using Message = std::variant<Ping, Pong, WhoAreYou, PlainText, Hello, Bye, Join, Leave, ListRooms,
+                             ListUsers, CreateRoom, Say, Direct, Connect, Got, Welcome, Ok, Error,
+                             RoomList, UserList, RoomMessage, DirectMessage, MemberJoined,
+                             MemberLeft, PeerInfo, Shutdown, Probe, ProbeAck, PeerText, PeerAck>;
 
 // Wire names, for logs and for PROTOCOL.md.
 std::string_view wire_name(ErrorCode c);

@@ -220,6 +220,9 @@ void Server::handle_ping(Peer* peer, const Request& rq) {
     if (peer == nullptr) {
         if (!cfg_.allow_plaintext) {
             drop(proto::DropReason::NotRegistered, rq.from, "#ping# without a session");
+            // A peer whose session is gone (we restarted, or evicted it) learns it at its next
+            // ping instead of three heartbeats later; six bytes, no more than the ping.
+            send_unverified(rq, proto::WhoAreYou{});
             return;
         }
         peer = register_plaintext(rq);
@@ -278,8 +281,7 @@ void Server::handle_hello(const proto::Hello& m, Peer* at_source, const Request&
         // so a spoofer never sees the token. That includes a client that still carries the
         // token of a session the server has since evicted: its hello made a new session whose
         // welcome was lost, and it asks again with the old token from the same address.
-        const bool owner =
-            (m.token && *m.token == holder->token) || holder->endpoint == rq.from;
+        const bool owner = (m.token && *m.token == holder->token) || holder->endpoint == rq.from;
         if (owner) {
             if (holder->endpoint != rq.from)
                 migrate(*holder, at_source, rq);

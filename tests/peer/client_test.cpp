@@ -187,8 +187,17 @@ TEST_F(ClientTest, AfterServerRestartItRegistersAgainAndRejoinsItsRooms) {
     EXPECT_NE(conn[0].text.find("rejoined dev, rust"), std::string::npos);
     EXPECT_EQ(client_.target(), (Target{Target::Kind::Room, "dev"}));
 
-    const auto say = command(cmd::Say{"still here"});
-    EXPECT_EQ(sent_as<proto::Say>(say).at(0).token, kToken2);
+    // A new session: lines wait 3 s for the other members to register again.
+    EXPECT_TRUE(sent_as<proto::Say>(command(cmd::Say{"still here"})).empty());
+    const auto later = run_until(now_ + 3s, /*answer_pings=*/true);
+    EXPECT_EQ(sent_as<proto::Say>(later).at(0).token, kToken2);
+}
+
+TEST_F(ClientTest, WhoAreYouFromTheServerMeansItRestarted) {
+    register_now();
+    const auto out = client_.on_datagram(kServer, proto::kWhoAreYou, now_);
+    EXPECT_EQ(client_.state(), ConnectionState::Reconnecting);
+    EXPECT_EQ(sent_as<proto::Hello>(out).size(), 1u);
 }
 
 TEST_F(ClientTest, ResumedSessionDoesNotRejoin) {

@@ -30,7 +30,8 @@ template <typename T> T round_trip(const T& in) {
 
 DropReason reason_of(std::string_view bytes) {
     auto result = decode(bytes);
-    if (auto* err = std::get_if<DecodeError>(&result)) return err->reason;
+    if (auto* err = std::get_if<DecodeError>(&result))
+        return err->reason;
     ADD_FAILURE() << "decoded but should not have: " << bytes;
     return DropReason::Count;
 }
@@ -38,7 +39,8 @@ DropReason reason_of(std::string_view bytes) {
 std::string padded_hello(std::string body) {
     // body like "{...}" without its closing brace; pads to 256 bytes
     body += ",\"pad\":\"";
-    while (body.size() < kMinHelloSize) body += '.';
+    while (body.size() < kMinHelloSize)
+        body += '.';
     return body + "\"}";
 }
 
@@ -136,9 +138,15 @@ TEST(Codec, PeerToPeerMessagesRoundTrip) {
     EXPECT_EQ(t.text, "direct 你好");
     EXPECT_EQ(t.id, 17u);
     EXPECT_EQ(round_trip(PeerAck{nonce, 17}).id, 17u);
-    EXPECT_LE(encode(PeerText{std::string(32, 'n'), nonce, 4294967295u, std::string(500, '"')})
-                  .size(),
-              kMaxDatagram);
+    EXPECT_LE(
+        encode(PeerText{std::string(32, 'n'), nonce, 4294967295u, std::string(500, '"')}).size(),
+        kMaxDatagram);
+}
+
+TEST(Codec, WhoAreYouIsSixBytesLikeThePingItAnswers) {
+    EXPECT_EQ(encode(WhoAreYou{}), "#who?#");
+    EXPECT_EQ(encode(WhoAreYou{}).size(), encode(Ping{}).size());
+    EXPECT_TRUE(std::holds_alternative<WhoAreYou>(std::get<Message>(decode("#who?#"))));
 }
 
 TEST(Codec, StampsAndDeliveryIdsRoundTrip) {
@@ -160,20 +168,22 @@ TEST(Codec, StampsAndDeliveryIdsRoundTrip) {
 }
 
 TEST(Codec, BadStampsAndAcksAreDropped) {
-    const std::string head = R"({"v":1,"t":"say","tok":")" + kTok + R"(","id":1,"room":"dev","text":"x")";
+    const std::string head =
+        R"({"v":1,"t":"say","tok":")" + kTok + R"(","id":1,"room":"dev","text":"x")";
     for (const std::string& tail :
-         {std::string(R"(,"inst":"0a1b2c3d","n":0,"lo":0})"),   // n starts at 1
-          std::string(R"(,"inst":"0a1b2c3d","n":3,"lo":4})"),   // lo above n
-          std::string(R"(,"inst":"0A1B2C3D","n":3,"lo":1})"),   // upper-case hex
-          std::string(R"(,"inst":"0a1b2c","n":3,"lo":1})"),     // short inst
-          std::string(R"(,"n":3,"lo":1})")}) {                  // a partial stamp
+         {std::string(R"(,"inst":"0a1b2c3d","n":0,"lo":0})"), // n starts at 1
+          std::string(R"(,"inst":"0a1b2c3d","n":3,"lo":4})"), // lo above n
+          std::string(R"(,"inst":"0A1B2C3D","n":3,"lo":1})"), // upper-case hex
+          std::string(R"(,"inst":"0a1b2c","n":3,"lo":1})"),   // short inst
+          std::string(R"(,"n":3,"lo":1})")}) {                // a partial stamp
         const auto r = decode(head + tail);
         ASSERT_TRUE(std::holds_alternative<DecodeError>(r)) << tail;
         EXPECT_EQ(std::get<DecodeError>(r).reason, DropReason::BadField) << tail;
     }
     const std::string got = R"({"v":1,"t":"got","tok":")" + kTok + R"(","d":)";
-    for (const std::string& d : {std::string("[]"), std::string("[-1]"), std::string("[4294967296]"),
-                                 std::string("5"), "[" + std::string(33 * 2 - 1, ',') + "]"}) {
+    for (const std::string& d :
+         {std::string("[]"), std::string("[-1]"), std::string("[4294967296]"), std::string("5"),
+          "[" + std::string(33 * 2 - 1, ',') + "]"}) {
         const auto r = decode(got + d + "}");
         EXPECT_TRUE(std::holds_alternative<DecodeError>(r)) << d;
     }
@@ -184,13 +194,14 @@ TEST(Codec, BadStampsAndAcksAreDropped) {
 }
 
 TEST(Codec, LongestTextWithWorstCaseEscapingStillFitsOneDatagram) {
-    const std::string text(kMaxTextBytes, '"');  // every byte doubles when escaped
+    const std::string text(kMaxTextBytes, '"'); // every byte doubles when escaped
     const std::string name(kMaxNameBytes, 'n');
     const Stamp st{"0a1b2c3d", 4294967295u, 4294967295u};
     EXPECT_LE(encode(RoomMessage{name, name, text, st, 4294967295u}).size(), kMaxDatagram);
     EXPECT_LE(encode(Say{kTok, 4294967295u, name, text}).size(), kMaxDatagram);
     std::vector<std::string> to;
-    for (int i = 0; i < 16; ++i) to.push_back(std::string(31, 'a') + static_cast<char>('a' + i));
+    for (int i = 0; i < 16; ++i)
+        to.push_back(std::string(31, 'a') + static_cast<char>('a' + i));
     // Sixteen maximal names plus maximal escaped text is over budget; the peer must split.
     EXPECT_GT(encode(Direct{kTok, 1, to, text}).size(), kMaxDatagram);
 }
@@ -211,15 +222,13 @@ const std::string kT = "\"tok\":\"" + std::string(32, 'a') + "\"";
 INSTANTIATE_TEST_SUITE_P(
     Table, CodecRejects,
     ::testing::Values(
-        BadInput{std::string(1201, 'x'), DropReason::Oversize},
-        BadInput{"", DropReason::Empty},
+        BadInput{std::string(1201, 'x'), DropReason::Oversize}, BadInput{"", DropReason::Empty},
         BadInput{"\xff\xfe", DropReason::NotUtf8},
-        BadInput{"\xc0\xaf", DropReason::NotUtf8},           // overlong '/'
-        BadInput{"\xed\xa0\x80", DropReason::NotUtf8},       // surrogate
-        BadInput{"\xf4\x90\x80\x80", DropReason::NotUtf8},   // above U+10FFFF
-        BadInput{"\xe4\xbd", DropReason::NotUtf8},           // truncated sequence
-        BadInput{"{", DropReason::BadJson},
-        BadInput{"{}{}", DropReason::BadJson},
+        BadInput{"\xc0\xaf", DropReason::NotUtf8},         // overlong '/'
+        BadInput{"\xed\xa0\x80", DropReason::NotUtf8},     // surrogate
+        BadInput{"\xf4\x90\x80\x80", DropReason::NotUtf8}, // above U+10FFFF
+        BadInput{"\xe4\xbd", DropReason::NotUtf8},         // truncated sequence
+        BadInput{"{", DropReason::BadJson}, BadInput{"{}{}", DropReason::BadJson},
         BadInput{"{\"v\":1,\"t\":\"join\"", DropReason::BadJson},
         BadInput{"{\"t\":\"join\"}", DropReason::BadVersion},
         BadInput{"{\"v\":2,\"t\":\"join\"}", DropReason::BadVersion},
@@ -230,8 +239,8 @@ INSTANTIATE_TEST_SUITE_P(
         BadInput{"{\"v\":1,\"t\":\"join\"," + kT + ",\"id\":1}", DropReason::BadField},
         BadInput{"{\"v\":1,\"t\":\"join\"," + kT + ",\"id\":1,\"room\":\"a b\"}",
                  DropReason::BadField},
-        BadInput{"{\"v\":1,\"t\":\"join\"," + kT + ",\"id\":1,\"room\":\"" +
-                     std::string(33, 'r') + "\"}",
+        BadInput{"{\"v\":1,\"t\":\"join\"," + kT + ",\"id\":1,\"room\":\"" + std::string(33, 'r') +
+                     "\"}",
                  DropReason::BadField},
         BadInput{"{\"v\":1,\"t\":\"join\"," + kT + ",\"id\":-1,\"room\":\"r\"}",
                  DropReason::BadField},
@@ -250,19 +259,21 @@ INSTANTIATE_TEST_SUITE_P(
                  DropReason::BadField},
         BadInput{"{\"v\":1,\"t\":\"dm\"," + kT + ",\"id\":1,\"to\":[],\"text\":\"x\"}",
                  DropReason::BadField},
-        BadInput{"{\"v\":1,\"t\":\"dm\"," + kT + ",\"id\":1,\"to\":[\"bob\",\"bob\"],\"text\":\"x\"}",
+        BadInput{"{\"v\":1,\"t\":\"dm\"," + kT +
+                     ",\"id\":1,\"to\":[\"bob\",\"bob\"],\"text\":\"x\"}",
                  DropReason::BadField},
         BadInput{"{\"v\":1,\"t\":\"dm\"," + kT + ",\"id\":1,\"to\":\"bob\",\"text\":\"x\"}",
                  DropReason::BadField},
-        BadInput{"\x01\x02", DropReason::BadField},    // binary junk as plain text
-        BadInput{"\n", DropReason::BadField}));        // an empty line
+        BadInput{"\x01\x02", DropReason::BadField}, // binary junk as plain text
+        BadInput{"\n", DropReason::BadField}));     // an empty line
 
 TEST(Codec, HelloWithBadPrivateEndpointIsRejected) {
     EXPECT_EQ(reason_of(padded_hello(R"({"v":1,"t":"hello","name":"al","priv":["nope"])")),
               DropReason::BadField);
-    EXPECT_EQ(reason_of(padded_hello(
-                  R"({"v":1,"t":"hello","name":"al","priv":["1.1.1.1:1","1.1.1.1:2","1.1.1.1:3","1.1.1.1:4","1.1.1.1:5"])")),
-              DropReason::BadField);
+    EXPECT_EQ(
+        reason_of(padded_hello(
+            R"({"v":1,"t":"hello","name":"al","priv":["1.1.1.1:1","1.1.1.1:2","1.1.1.1:3","1.1.1.1:4","1.1.1.1:5"])")),
+        DropReason::BadField);
     EXPECT_EQ(reason_of(padded_hello(R"({"v":1,"t":"hello","name":"al ice")")),
               DropReason::BadField);
 }
@@ -279,7 +290,8 @@ TEST(Codec, UnknownFieldsAreIgnoredForForwardCompatibility) {
 
 TEST(Codec, DeeplyNestedJsonDoesNotCrash) {
     std::string deep = "{\"v\":1,\"t\":\"join\",\"x\":";
-    while (deep.size() < 1150) deep += "[";
+    while (deep.size() < 1150)
+        deep += "[";
     EXPECT_EQ(reason_of(deep), DropReason::BadJson);
 }
 

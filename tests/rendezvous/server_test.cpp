@@ -151,10 +151,11 @@ TEST_F(ServerTest, PingFromRegisteredPeerIsAnsweredWithPong) {
     EXPECT_EQ(raw_to(out, kAlice), std::vector<std::string>{"#pong#"});
 }
 
-TEST_F(ServerTest, PingFromUnknownAddressGetsNothingWhenPlaintextIsOff) {
+TEST_F(ServerTest, PingFromUnknownAddressIsToldToRegisterWhenPlaintextIsOff) {
     const auto out = send(kCarol, proto::Ping{});
-    EXPECT_TRUE(out.datagrams.empty());
+    EXPECT_EQ(raw_to(out, kCarol), std::vector<std::string>{"#who?#"}); // six bytes for six
     EXPECT_EQ(drops(proto::DropReason::NotRegistered), 1u);
+    EXPECT_EQ(server_.peer_count(), 0u);
 }
 
 TEST_F(ServerTest, ByeTellsTheRoomsTheLeaveWasAQuit) {

@@ -88,12 +88,17 @@ class Net {
         const auto route = resolve(from, to);
         if (!route || nodes_[route->first].cut)
             return;
-        Duration delay = one_way;
-        if (jitter > Duration::zero())
-            delay += Duration{std::uniform_int_distribution<std::int64_t>(0, jitter.count())(rng_)};
-        in_flight_.insert(
-            {now + delay, seq_++, Delivery{route->first, route->second, std::move(bytes)}});
+        const bool twice =
+            duplicate > 0 && std::uniform_real_distribution<>(0, 1)(rng_) < duplicate;
+        if (twice) {
+            ++duplicated_;
+            in_flight_.insert(
+                {now + one_way_delay(), seq_++, Delivery{route->first, route->second, bytes}});
+        }
+        in_flight_.insert({now + one_way_delay(), seq_++,
+                           Delivery{route->first, route->second, std::move(bytes)}});
     }
+    std::size_t duplicated() const { return duplicated_; }
     std::optional<Time> next_delivery() const {
         return in_flight_.empty() ? std::nullopt : std::optional{in_flight_.begin()->at};
     }
@@ -110,8 +115,15 @@ class Net {
     Duration one_way{10};
     Duration jitter{0}; // extra random delay: reorders datagrams
     double loss = 0;
+    double duplicate = 0; // probability that a datagram arrives twice (each copy its own delay)
 
   private:
+    Duration one_way_delay() {
+        Duration delay = one_way;
+        if (jitter > Duration::zero())
+            delay += Duration{std::uniform_int_distribution<std::int64_t>(0, jitter.count())(rng_)};
+        return delay;
+    }
     struct Node {
         proto::Endpoint address; // inside address if behind a NAT
         Nat* nat;
@@ -153,6 +165,7 @@ class Net {
     std::set<Flight> in_flight_;
     std::uint64_t seq_ = 0;
     std::size_t sent_ = 0;
+    std::size_t duplicated_ = 0;
     std::mt19937_64 rng_;
 };
 
