@@ -27,6 +27,10 @@ std::string seconds_text(Duration d) {
 
 } // namespace
 
+// A line the server has taken is asked about again this often until its final ok: that ok
+// may be lost, and a server that restarted meanwhile answers no_session.
+constexpr Duration kTakenPoll = std::chrono::seconds{5};
+
 Client::Client(ClientConfig cfg, Rng& rng, Logger& log)
     : cfg_(std::move(cfg)), log_(log), reg_(cfg_.registration, rng),
       outgoing_(rng.hex(proto::kInstHexChars)) {
@@ -257,6 +261,7 @@ void Client::session_lost(Time now, std::string_view why, Outbox& out) {
         line.request.reset();
         line.relay_due.reset();
         line.relay_tries = 0;
+        line.taken = false;
     }
     acks_.clear(); // delivery ids belong to the old session
     told_name_taken_ = false;
@@ -674,8 +679,13 @@ void Client::handle(const proto::Error& m, Time now, Outbox& out) {
 
 void Client::handle(const proto::Ok& m, Time now, Outbox& out) {
     if (OutLine* line = outgoing_.by_request(m.id)) {
-        if (line->relay_tries == 1) // Karn: only a line sent once measures the round trip
+        if (line->relay_tries == 1 && !line->taken) // Karn: only a line sent once measures
             server_rtt_.sample(now - line->relay_sent);
+        if (m.taken) { // delivering: ask again only now and then (the server may restart)
+            line->taken = true;
+            line->relay_due = now + kTakenPoll;
+            return;
+        }
         if (!m.unknown.empty())
             out.events.emplace_back(ui::Error{"no_such_user",
                                               "not online: " + join(m.unknown, ", ") +
@@ -991,16 +1001,17 @@ void Client::send_p2p(OutLine& line, Time now, Outbox& out) {
 
 void Client::send_relayed(OutLine& line, Time now, Outbox& out) {
     if (!server_rtt_seeded_ && reg_.rtt()) {
-        // Until a line has measured it, the heartbeat's round trip plus the members' ack
-        // delay is the best guess at how long a say takes to be acknowledged.
-        server_rtt_.sample(*reg_.rtt() + PendingAcks::kDelay);
+        // Until a line has measured it, the heartbeat's round trip is the best guess at how
+        // long the server takes to answer a say.
+        server_rtt_.sample(*reg_.rtt());
         server_rtt_seeded_ = true;
     }
     if (!line.request)
         line.request = next_id_++;
     ++line.relay_tries;
     line.relay_sent = now;
-    line.relay_due = now + server_rtt_.backoff(line.relay_tries);
+    // Taken: only a poll now and then (the final ok may be lost, or the server restart).
+    line.relay_due = now + (line.taken ? kTakenPoll : server_rtt_.backoff(line.relay_tries));
     const auto stamp = outgoing_.stamp(line);
     if (line.room)
         send(proto::Say{*reg_.token(), *line.request, *line.room, line.text, stamp}, out);

@@ -25,6 +25,7 @@ IncomingLines::Stream& IncomingLines::stream_for(const Key& key, Time now) {
             const auto oldest = std::min_element(
                 streams_.begin(), streams_.end(),
                 [](const auto& a, const auto& b) { return a.second.used < b.second.used; });
+            held_total_ -= oldest->second.held.size();
             streams_.erase(oldest);
         }
         it = streams_.emplace(key, Stream{}).first;
@@ -49,10 +50,12 @@ void IncomingLines::on_line(const std::string& author, const std::string& stream
         }
     } else if (!s.held.emplace(st.n, Held{std::move(line), now}).second) {
         ++duplicates_;
+    } else {
+        ++held_total_;
     }
     settle_below(s, st.lo, show);
     show_ready(s, show);
-    if (s.held.size() > kMaxHeld)
+    if (s.held.size() > kMaxHeld || held_total_ > kMaxHeldTotal)
         release_all(s, show);
 }
 
@@ -62,6 +65,7 @@ void IncomingLines::settle_below(Stream& s, std::uint32_t lo, std::vector<UiEven
         if (auto it = s.held.find(s.next); it != s.held.end()) {
             show.push_back(std::move(it->second.line));
             s.held.erase(it);
+            --held_total_;
         } else {
             remember_skipped(s, s.next);
         }
@@ -73,6 +77,7 @@ void IncomingLines::show_ready(Stream& s, std::vector<UiEvent>& show) {
     for (auto it = s.held.begin(); it != s.held.end() && it->first == s.next;) {
         show.push_back(std::move(it->second.line));
         it = s.held.erase(it);
+        --held_total_;
         ++s.next;
     }
 }
@@ -116,7 +121,12 @@ std::optional<Time> IncomingLines::next_wakeup() const {
 }
 
 void IncomingLines::forget_stream(const std::string& stream) {
-    std::erase_if(streams_, [&](const auto& entry) { return std::get<2>(entry.first) == stream; });
+    std::erase_if(streams_, [&](const auto& entry) {
+        if (std::get<2>(entry.first) != stream)
+            return false;
+        held_total_ -= entry.second.held.size();
+        return true;
+    });
 }
 
 void PendingAcks::add(proto::DeliveryId d, Time now) {

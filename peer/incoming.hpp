@@ -24,9 +24,12 @@ namespace chat::peer {
 class IncomingLines {
   public:
     static constexpr Duration kHoldAtMost = std::chrono::seconds{10}; // for a missing line
-    static constexpr std::size_t kMaxStreams = 1024; // least recently used forgotten first
-    static constexpr std::size_t kMaxHeld = 64;      // per stream; then the gap is given up
-    static constexpr std::size_t kMaxSkipped = 256;  // given-up n remembered to show late
+    static constexpr std::size_t kMaxStreams = 1024;   // least recently used forgotten first
+    static constexpr std::size_t kMaxHeld = 256;       // per stream (5 s of a fast direct stream);
+                                                       // then the gap is given up
+    static constexpr std::size_t kMaxHeldTotal = 2048; // across streams: a flood of forged
+                                                       // gaps cannot hold much memory
+    static constexpr std::size_t kMaxSkipped = 256;    // given-up n remembered to show late
 
     // A stamped line (ui::Message or ui::Direct) from `author`; `stream` is "#room" or
     // "@names". Appends what may be shown now, in order, to `show`. Duplicates add nothing.
@@ -61,6 +64,7 @@ class IncomingLines {
     void remember_skipped(Stream& s, std::uint32_t n);
 
     std::map<Key, Stream> streams_;
+    std::size_t held_total_ = 0;
     std::uint64_t duplicates_ = 0;
     std::uint64_t late_ = 0;
 };

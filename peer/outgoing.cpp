@@ -55,8 +55,9 @@ OutLine* OutgoingLines::by_p2p(std::uint32_t id) {
 }
 
 std::size_t OutgoingLines::relayed_in_flight() const {
-    return static_cast<std::size_t>(std::count_if(
-        lines_.begin(), lines_.end(), [](const auto& e) { return e.second.request.has_value(); }));
+    return static_cast<std::size_t>(std::count_if(lines_.begin(), lines_.end(), [](const auto& e) {
+        return e.second.request.has_value() && !e.second.taken;
+    }));
 }
 
 std::optional<Time> OutgoingLines::next_wakeup() const {

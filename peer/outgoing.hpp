@@ -32,6 +32,7 @@ struct OutLine {
     unsigned relay_tries = 0;
     Time relay_sent{};
     std::optional<Time> relay_due; // resend then
+    bool taken = false;            // the server has it and is delivering it (ok{taken})
 
     // Over the direct path (p2p_msg), for a line to one peer with a direct path up.
     std::optional<std::uint32_t> p2p_id;
@@ -64,7 +65,7 @@ class OutgoingLines {
     OutLine* by_p2p(std::uint32_t id);
     void settle(std::uint64_t key) { lines_.erase(key); }
 
-    std::size_t relayed_in_flight() const;
+    std::size_t relayed_in_flight() const; // sent to the server, not yet taken
     bool empty() const { return lines_.empty(); }
     std::size_t size() const { return lines_.size(); }
     std::map<std::uint64_t, OutLine>& lines() { return lines_; }

@@ -232,6 +232,7 @@ Message read_welcome(Fields& f) {
 Message read_ok(Fields& f) {
     Ok m{f.u32("id"), {}};
     m.unknown = f.string_list("unknown", 0, kMaxRecipients, is_valid_name);
+    m.taken = f.find("taken") != nullptr && f.boolean("taken");
     return m;
 }
 Message read_error(Fields& f) {
@@ -496,6 +497,8 @@ struct Writer {
         j["id"] = m.id;
         if (!m.unknown.empty())
             j["unknown"] = string_array(m.unknown);
+        if (m.taken)
+            j["taken"] = true;
         return j;
     }
     OutJson operator()(const Error& m) const {

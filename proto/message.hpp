@@ -108,6 +108,9 @@ struct Welcome {
 struct Ok {
     RequestId id;
     std::vector<std::string> unknown; // names that were not online (direct, create)
+    // say/dm only: the server has the line and is still delivering it; stop resending, wait
+    // for the final ok (taken == false). Lets the author time its resends on the hop alone.
+    bool taken = false;
 };
 enum class ErrorCode : std::uint8_t {
     NameTaken,    // hello: another live peer holds the name

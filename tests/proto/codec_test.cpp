@@ -103,6 +103,8 @@ TEST(Codec, RepliesAndEventsRoundTrip) {
     EXPECT_EQ(w.heartbeat, Duration{5000});
     EXPECT_EQ(w.timeout, Duration{10000});
     EXPECT_EQ(round_trip(Ok{3, {"zed"}}).unknown, std::vector<std::string>{"zed"});
+    EXPECT_FALSE(round_trip(Ok{3, {}}).taken);
+    EXPECT_TRUE(round_trip(Ok{3, {}, true}).taken);
     const auto e = round_trip(Error{5, ErrorCode::NameTaken, "name \"bob\" is taken"});
     EXPECT_EQ(e.code, ErrorCode::NameTaken);
     EXPECT_EQ(e.id, 5u);

@@ -95,6 +95,37 @@ TEST(ReliabilitySim, FiveHundredRelayedLinesArriveOnceAndInOrderThroughLossAndDu
     EXPECT_EQ(sim.client("alice").unsettled_lines(), 0u);
 }
 
+TEST(ReliabilitySim, FiveHundredLinesOverADirectPathArriveOnceAndInOrder) {
+    Nat na({198, 51, 100, 1}, false), nb({198, 51, 100, 2}, false);
+    Sim sim(33);
+    sim.add_peer("alice", ep("10.0.0.2:4000"), &na);
+    sim.add_peer("bob", ep("10.0.1.2:4000"), &nb);
+    sim.drive_for(1s);
+    sim.command("alice", peer::cmd::Connect{"bob"});
+    sim.drive_for(2s);
+    ASSERT_EQ(sim.events<peer::ui::PathChanged>("alice").back().state, peer::PathState::Direct);
+    hostile(sim.net);
+    for (int i = 0; i < 500; ++i) {
+        sim.command("alice", peer::cmd::Say{"alice " + std::to_string(i)}); // target: bob
+        sim.drive_for(20ms); // no server pacing on the direct path: 50 lines/s
+    }
+    sim.drive_for(40s);
+    const auto t = tally(sim, "bob", "alice", 500);
+    std::size_t direct = 0;
+    for (const auto& d : sim.events<peer::ui::Direct>("bob"))
+        direct += d.relayed ? 0U : 1U;
+    print("direct_500", "alice->bob", t, undelivered(sim, "alice"), sim.net);
+    std::printf("measured: direct_500 shown_as_direct=%zu path_now=%s\n", direct,
+                sim.events<peer::ui::PathChanged>("alice").back().state == peer::PathState::Direct
+                    ? "direct"
+                    : "relayed");
+    EXPECT_EQ(t.shown, 500u);
+    EXPECT_EQ(t.duplicated, 0u);
+    EXPECT_EQ(t.reordered, 0u);
+    EXPECT_EQ(undelivered(sim, "alice"), 0u);
+    EXPECT_GT(direct, 400u); // most go peer to peer; a few also relayed after three tries
+}
+
 TEST(ReliabilitySim, ARoomOfFiveGetsEveryLineOnceAtEveryMember) {
     Sim sim(5);
     const std::vector<std::string> names{"ann", "ben", "cat", "dan", "eve"};
