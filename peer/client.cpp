@@ -29,7 +29,7 @@ std::string seconds_text(Duration d) {
 
 // A line the server has taken is asked about again this often until its final ok: that ok
 // may be lost, and a server that restarted meanwhile answers no_session.
-constexpr Duration kTakenPoll = std::chrono::seconds{5};
+constexpr Duration kTakenPoll = std::chrono::seconds{2};
 
 Client::Client(ClientConfig cfg, Rng& rng, Logger& log)
     : cfg_(std::move(cfg)), log_(log), reg_(cfg_.registration, rng),
