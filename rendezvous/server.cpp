@@ -2,6 +2,8 @@
 // source's rate budget), then decode, then one handle_* per message type. Replies to a
 // source without a verified session go through send_unverified, which refuses to send more
 // bytes than the request carried, so a spoofed source address gains no amplification.
+// A chat line is encoded once and handed to Deliveries (delivery.hpp), which gives each JSON
+// member its delivery id and later asks for resends and the author's ok; on_tick runs them.
 #include "server.hpp"
 
 #include "proto/limits.hpp"
@@ -55,10 +57,22 @@ std::string quoted(std::string_view s) {
     return "\"" + std::string(s) + "\"";
 }
 
+// The largest a member's copy of a line can be: with the longest delivery id if reliable.
+std::size_t relayed_size(const std::string& json, bool reliable) {
+    return json.size() + (reliable ? kDeliveryIdBytes : 0);
+}
+
+std::string too_long_text(std::size_t relayed) {
+    return "line too long to relay: " + std::to_string(relayed) + " bytes as a message, over " +
+           std::to_string(proto::kMaxDatagram) + ": send a shorter line or fewer recipients";
+}
+
 } // namespace
 
 Server::Server(const ServerConfig& cfg, Rng& rng, Logger& log, Time now)
     : cfg_(cfg), rng_(rng), log_(log),
+      deliveries_(
+          Deliveries::Limits{cfg.max_in_flight_per_member, cfg.max_in_flight, kMaxLinesInFlight}),
       sources_(cfg.source_limiter_entries, cfg.source_datagrams_per_second, cfg.source_burst),
       drop_log_budget_(10, 20, now), now_(now), last_stats_(now) {
     if (cfg_.stats_every > Duration::zero())
@@ -100,7 +114,10 @@ Outbox Server::on_tick(Time now) {
     now_ = std::max(now_, now);
     Outbox out;
     for (const PeerId id : expiry_.take_due(now_))
-        evict(id, out);
+        evict(id, out); // first: an evicted member's deliveries are given up, not resent
+    Deliveries::Output due;
+    deliveries_.on_tick(now_, due);
+    send_delivery_output(out, due);
     if (next_stats_ && now_ >= *next_stats_) {
         log_stats();
         next_stats_ = now_ + cfg_.stats_every;
@@ -111,6 +128,8 @@ Outbox Server::on_tick(Time now) {
 
 std::optional<Time> Server::next_wakeup() const {
     auto wake = expiry_.earliest();
+    if (const auto d = deliveries_.next_deadline(); d && (!wake || *d < *wake))
+        wake = d;
     if (next_stats_ && (!wake || *next_stats_ < *wake))
         wake = next_stats_;
     return wake;
@@ -183,8 +202,8 @@ void Server::handle_request(const proto::Direct& m, Peer& peer, const Request& r
 void Server::handle_request(const proto::Connect& m, Peer& peer, const Request& rq) {
     handle_connect(m, peer, rq);
 }
-void Server::handle_request(const proto::Got&, Peer&, const Request&) {
-    // Reliable fan-out (issue 6) consumes these; until then nothing is awaiting an ack.
+void Server::handle_request(const proto::Got& m, Peer& peer, const Request& rq) {
+    handle_got(m, peer, rq);
 }
 
 void Server::explain_rejection(const proto::DecodeError& err, const Request& rq) {
@@ -250,7 +269,9 @@ void Server::handle_plaintext(const proto::PlainText& m, Peer* peer, const Reque
             return;
     }
     refresh(*peer);
-    relay_room_message(rq.out, proto::kLobby, peer->name, m.text, std::nullopt, peer->id);
+    if (!relay_room_message(rq.out, proto::kLobby, peer->name, m.text, std::nullopt, peer->id,
+                            std::nullopt))
+        log_.debug("dropped plain line from=" + peer->name + ": too long to relay");
 }
 
 Peer* Server::register_plaintext(const Request& rq) {
@@ -368,6 +389,9 @@ void Server::end_session(PeerId id, LeaveReason why, Outbox& out) {
         take_out_of_room(*peer, room, why, out);
     if (why != LeaveReason::Timeout)
         log_.info("left name=" + peer->name + " reason=" + std::string(proto::wire_name(why)));
+    Deliveries::Output gave_up; // its deliveries end now; its own lines owe nobody an ok
+    deliveries_.end_session(id, now_, gave_up);
+    send_delivery_output(out, gave_up);
     expiry_.disarm(id);
     peers_.remove(id);
 }
@@ -541,7 +565,25 @@ void Server::handle_create(const proto::CreateRoom& m, Peer& peer, const Request
     send(rq.out, peer, proto::Ok{m.id, std::move(unknown)});
 }
 
+bool Server::answer_repeat(Peer& author, proto::RequestId id, const Request& rq) {
+    // Checked before anything else: a line delivered before its author left the room is
+    // still delivered, and says so again.
+    switch (deliveries_.status(author.id, id)) {
+    case Deliveries::Status::New:
+        return false;
+    case Deliveries::Status::Delivering: // the final ok comes when the last member acks
+        send(rq.out, author, proto::Ok{id, {}, /*taken=*/true});
+        return true;
+    case Deliveries::Status::Finished:
+        send(rq.out, author, proto::Ok{id, {}});
+        return true;
+    }
+    return false;
+}
+
 void Server::handle_say(const proto::Say& m, Peer& peer, const Request& rq) {
+    if (answer_repeat(peer, m.id, rq))
+        return;
     if (!peer.in_room(m.room)) {
         const bool exists = rooms_.exists(m.room);
         send_error(rq, &peer, m.id, exists ? ErrorCode::NotInRoom : ErrorCode::NoSuchRoom,
@@ -549,34 +591,71 @@ void Server::handle_say(const proto::Say& m, Peer& peer, const Request& rq) {
                        ": /join it first");
         return;
     }
-    relay_room_message(rq.out, m.room, peer.name, m.text, m.stamp, peer.id);
-    send(rq.out, peer, proto::Ok{m.id, {}});
+    if (!relay_room_message(rq.out, m.room, peer.name, m.text, m.stamp, peer.id,
+                            AuthorRequest{peer.id, m.id})) {
+        const std::string json =
+            proto::encode(proto::RoomMessage{m.room, peer.name, m.text, m.stamp, std::nullopt});
+        send_error(rq, &peer, m.id, ErrorCode::BadRequest,
+                   too_long_text(relayed_size(json, m.stamp.has_value())));
+        return;
+    }
+    say_taken(peer, m.id, rq);
+}
+
+void Server::say_taken(Peer& author, proto::RequestId id, const Request& rq) {
+    // Still delivering: tell the author now, so it stops resending and its RTO measures the
+    // hop to us rather than the slowest member's acks. The final ok follows.
+    if (deliveries_.status(author.id, id) == Deliveries::Status::Delivering)
+        send(rq.out, author, proto::Ok{id, {}, /*taken=*/true});
 }
 
 // ---------------------------------------------------------------- direct, connect
 
 void Server::handle_direct(const proto::Direct& m, Peer& peer, const Request& rq) {
-    // The relayed dm_msg swaps the request's "tok" and "id" (~50 bytes) for "from" (at most
-    // ~45), so it is never larger than the request that fitted a datagram.
-    const std::string bytes =
-        proto::encode(proto::DirectMessage{peer.name, m.to, m.text, m.stamp, std::nullopt});
+    if (answer_repeat(peer, m.id, rq))
+        return;
+    std::vector<Peer*> targets;
     std::vector<std::string> unknown;
-    std::size_t delivered = 0;
     for (const auto& name : m.to) {
         Peer* target = peers_.find_by_name(name);
-        if (target == nullptr) {
+        if (target == nullptr)
             unknown.push_back(name);
-            continue;
-        }
-        send_bytes(rq.out, *target, bytes);
-        ++delivered;
+        else
+            targets.push_back(target);
     }
-    if (delivered == 0) {
+    if (targets.empty()) {
         send_error(rq, &peer, m.id, ErrorCode::NoSuchUser,
                    "nobody online named " + joined_names(unknown));
         return;
     }
-    send(rq.out, peer, proto::Ok{m.id, std::move(unknown)});
+    // The dm_msg swaps the request's "tok" and "id" for "from" and "d", which can add a few
+    // bytes: the client keeps kRelayHeadroom spare, and this check holds whatever it does.
+    const std::string json =
+        proto::encode(proto::DirectMessage{peer.name, m.to, m.text, m.stamp, std::nullopt});
+    const bool reliable = m.stamp.has_value();
+    if (relayed_size(json, reliable) > proto::kMaxDatagram) {
+        send_error(rq, &peer, m.id, ErrorCode::BadRequest,
+                   too_long_text(relayed_size(json, reliable)));
+        return;
+    }
+    auto line =
+        deliveries_.open_line(AuthorRequest{peer.id, m.id}, json, std::move(unknown), reliable);
+    for (Peer* target : targets) {
+        if (target->plaintext) // unreachable while names exclude ':'; never send it JSON
+            send_bytes(rq.out, *target, peer.name + "\n" + m.text);
+        else
+            send_line(rq.out, line, *target, json);
+    }
+    Deliveries::Output done;
+    deliveries_.close_line(std::move(line), now_, done);
+    send_delivery_output(rq.out, done);
+    say_taken(peer, m.id, rq);
+}
+
+void Server::handle_got(const proto::Got& m, Peer& peer, const Request& rq) {
+    Deliveries::Output done;
+    deliveries_.on_got(peer.id, m.d, now_, done);
+    send_delivery_output(rq.out, done);
 }
 
 void Server::handle_connect(const proto::Connect& m, Peer& peer, const Request& rq) {
@@ -654,14 +733,19 @@ void Server::broadcast(Outbox& out, std::string_view room, const proto::Message&
     }
 }
 
-void Server::relay_room_message(Outbox& out, std::string_view room, const std::string& from,
+bool Server::relay_room_message(Outbox& out, std::string_view room, const std::string& from,
                                 const std::string& text, const std::optional<proto::Stamp>& stamp,
-                                PeerId except) {
+                                PeerId except, std::optional<AuthorRequest> request) {
     Room* r = rooms_.find(room);
     if (r == nullptr)
-        return;
+        return true; // unreachable: the author is a member, and the lobby always exists
+    // Encoded once for every member; each gets it with its own d spliced on.
     const std::string json =
         proto::encode(proto::RoomMessage{std::string(room), from, text, stamp, std::nullopt});
+    const bool reliable = stamp.has_value();
+    if (relayed_size(json, reliable) > proto::kMaxDatagram)
+        return false;
+    auto line = deliveries_.open_line(request, json, {}, reliable);
     const std::string plain = from + "\n" + text; // the classic room's format
     for (const PeerId id : r->members) {
         if (id == except)
@@ -670,10 +754,31 @@ void Server::relay_room_message(Outbox& out, std::string_view room, const std::s
         if (p == nullptr)
             continue;
         if (p->plaintext)
-            send_bytes(out, *p, plain);
+            send_bytes(out, *p, plain); // it cannot ack: never retried
         else
-            out.datagrams.push_back({p->endpoint, json});
+            send_line(out, line, *p, json);
     }
+    Deliveries::Output done;
+    deliveries_.close_line(std::move(line), now_, done);
+    send_delivery_output(out, done);
+    return true;
+}
+
+void Server::send_line(Outbox& out, Deliveries::Fanout& f, const Peer& member,
+                       const std::string& json) {
+    if (const auto d = deliveries_.add(f, member.id, now_))
+        out.datagrams.push_back({member.endpoint, with_delivery_id(json, *d)});
+    else
+        out.datagrams.push_back({member.endpoint, json});
+}
+
+void Server::send_delivery_output(Outbox& out, Deliveries::Output& d) {
+    for (auto& r : d.resends)
+        if (const Peer* p = peers_.find(r.member)) // always: a session's end gives up on it
+            out.datagrams.push_back({p->endpoint, std::move(r.bytes)});
+    for (auto& done : d.done)
+        if (Peer* author = peers_.find(done.request.author))
+            send(out, *author, proto::Ok{done.request.id, std::move(done.unknown)});
 }
 
 void Server::count_sent(const Outbox& out) {
@@ -705,13 +810,18 @@ void Server::log_stats() {
             drops += (drops.empty() ? "" : ",") + std::string(proto::name(r)) + ":" +
                      std::to_string(drops_[r]);
     }
+    const DeliveryCounters& dc = deliveries_.counters();
     log_.info("stats peers=" + std::to_string(peers_.size()) + " plaintext=" +
               std::to_string(peers_.plaintext_count()) + " rooms=" + std::to_string(rooms_.size()) +
               " in=" + rate(traffic_.datagrams_in, traffic_at_last_stats_.datagrams_in) + "/s" +
               " out=" + rate(traffic_.datagrams_out, traffic_at_last_stats_.datagrams_out) + "/s" +
               " drops=" + (drops.empty() ? "0" : drops) +
               " capped=" + std::to_string(traffic_.plaintext_capped) +
-              " refused=" + std::to_string(traffic_.amplification_refused));
+              " refused=" + std::to_string(traffic_.amplification_refused) +
+              " deliv=" + std::to_string(dc.reliable) + " resent=" + std::to_string(dc.resent) +
+              " gaveup=" + std::to_string(dc.given_up) + " unreliable=" +
+              std::to_string(dc.unreliable) + " acked=" + std::to_string(dc.acked) +
+              " inflight=" + std::to_string(deliveries_.in_flight()));
     traffic_at_last_stats_ = traffic_;
     last_stats_ = now_;
 }

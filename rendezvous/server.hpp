@@ -1,9 +1,11 @@
-// The rendezvous core: registration, liveness, rooms, relay and endpoint exchange, with no
-// I/O of its own. The caller passes every datagram with its source and a monotonic `now`,
-// sends what comes back in the Outbox, and calls on_tick() at next_wakeup(). There are no
-// sockets, clocks, threads or prints in here; logging goes through the injected Logger.
+// The rendezvous core: registration, liveness, rooms, relay (acknowledged by each member:
+// see delivery.hpp) and endpoint exchange, with no I/O of its own. The caller passes every datagram
+// with its source and a monotonic `now`, sends what comes back in the Outbox, and calls on_tick()
+// at next_wakeup(). There are no sockets, clocks, threads or prints in here; logging goes through
+// the injected Logger.
 #pragma once
 
+#include "delivery.hpp"
 #include "expiry_index.hpp"
 #include "peer_table.hpp"
 #include "rate_limit.hpp"
@@ -43,6 +45,9 @@ struct ServerConfig {
     std::size_t source_limiter_entries = 4096; // sources without a session
     double source_datagrams_per_second = 5;
     double source_burst = 10;
+    // Reliable fan-out bounds (PROTOCOL.md): beyond either, a line goes once, without d.
+    std::size_t max_in_flight_per_member = kMaxInFlightPerMember;
+    std::size_t max_in_flight = kMaxInFlight;
     Duration stats_every = 60s; // 0: no stats lines
 
     Duration heartbeat() const { return timeout / 2; }
@@ -62,10 +67,10 @@ struct TrafficCounters {
     std::uint64_t datagrams_out = 0;
     std::uint64_t bytes_in = 0;
     std::uint64_t bytes_out = 0;
-    std::uint64_t plaintext_capped = 0; // datagrams not sent: over the unverified byte cap
-    std::uint64_t amplification_refused = 0;
-    std::uint64_t notices_skipped = 0; // joined/left not sent: the room is over announce_up_to //
-                                       // replies larger than their request: not sent
+    std::uint64_t plaintext_capped = 0;      // datagrams not sent: over the unverified byte cap
+    std::uint64_t amplification_refused = 0; // replies larger than their request: not sent
+    std::uint64_t notices_skipped = 0; // joined/left not sent: the room is over announce_up_to
+    DeliveryCounters delivery;         // reliable fan-out: deliveries, resends, give-ups, acks
 };
 
 class Server {
@@ -84,7 +89,12 @@ class Server {
     std::size_t peer_count() const { return peers_.size(); }
     std::size_t room_count() const { return rooms_.size(); }
     const proto::DropCounters& drops() const { return drops_; }
-    const TrafficCounters& traffic() const { return traffic_; }
+    TrafficCounters traffic() const {
+        TrafficCounters t = traffic_;
+        t.delivery = deliveries_.counters();
+        return t;
+    }
+    const Deliveries& deliveries() const { return deliveries_; }
     const ServerConfig& config() const { return cfg_; }
 
   private:
@@ -122,6 +132,11 @@ class Server {
     void handle_create(const proto::CreateRoom& m, Peer& peer, const Request& rq);
     void handle_say(const proto::Say& m, Peer& peer, const Request& rq);
     void handle_direct(const proto::Direct& m, Peer& peer, const Request& rq);
+    void say_taken(Peer& author, proto::RequestId id, const Request& rq);
+    void handle_got(const proto::Got& m, Peer& peer, const Request& rq);
+    // A say/dm whose id is being delivered (ignored) or was delivered (ok again): true if
+    // handled here.
+    bool answer_repeat(Peer& author, proto::RequestId id, const Request& rq);
     void handle_connect(const proto::Connect& m, Peer& peer, const Request& rq);
 
     // Sessions.
@@ -148,9 +163,16 @@ class Server {
     void broadcast(Outbox& out, std::string_view room, const proto::Message& msg, PeerId except);
     // A joined/left notice: broadcast unless the room is too big for notices.
     void announce(Outbox& out, std::string_view room, const proto::Message& notice, PeerId except);
-    void relay_room_message(Outbox& out, std::string_view room, const std::string& from,
+    // A chat line to every other member of `room`: JSON members reliably when it has a stamp
+    // (see delivery.hpp), plain-text members as "FROM\nTEXT". The author's ok is sent when
+    // due. False, and nothing sent, if the msg would not fit a datagram.
+    bool relay_room_message(Outbox& out, std::string_view room, const std::string& from,
                             const std::string& text, const std::optional<proto::Stamp>& stamp,
-                            PeerId except);
+                            PeerId except, std::optional<AuthorRequest> request);
+    // Sends one member its copy: with the line's next delivery id when there is one.
+    void send_line(Outbox& out, Deliveries::Fanout& f, const Peer& member, const std::string& json);
+    // The datagrams and oks the delivery bookkeeping asked for.
+    void send_delivery_output(Outbox& out, Deliveries::Output& d);
     void count_sent(const Outbox& out);
 
     void drop(proto::DropReason reason, const proto::Endpoint& from, std::string_view detail);
@@ -161,6 +183,7 @@ class Server {
     Logger& log_;
     PeerTable peers_;
     ExpiryIndex expiry_;
+    Deliveries deliveries_; // lines in flight to members, until acked or given up
     Rooms rooms_;
     SourceLimiter sources_;
     proto::DropCounters drops_;

@@ -589,6 +589,14 @@ private:
         return std::from_chars(p, b.data() + b.size(), seq).ec == std::errc{};
     }
 
+    // The delivery id the rendezvous puts last on a msg (`,"d":N}`); false if there is none.
+    static bool parse_delivery_id(std::string_view b, proto::DeliveryId& d) {
+        const auto at = b.rfind(",\"d\":");
+        if (at == std::string_view::npos) return false;
+        const char* p = b.data() + at + 5;
+        return std::from_chars(p, b.data() + b.size(), d).ec == std::errc{};
+    }
+
     std::string relay_text(std::uint64_t seq) const {
         std::string t = "#B" + std::to_string(seq) + "#";
         t.resize(std::max(t.size(), o_.text_bytes), 'x');
@@ -618,6 +626,21 @@ private:
         const std::size_t sender = first;
         std::vector<Msg> ring(4096);
         std::uint64_t seq = 0;
+        // Members ack their deliveries as the real client does, or the rendezvous resends to
+        // every one of them: up to kMaxAcksPerGot ids per got, sent when that many are due
+        // or every 50 ms (the client may wait up to 100 ms).
+        std::vector<std::vector<proto::DeliveryId>> acks(n);
+        auto flush_acks = [&](std::size_t k) {
+            if (acks[k].empty()) return;
+            send(first + k, proto::encode(proto::Got{src(first + k).token, acks[k]}));
+            acks[k].clear();
+        };
+        auto ack = [&](std::size_t i, std::string_view b) {
+            proto::DeliveryId d = 0;
+            if (!cur_.rdv || i < first || i >= first + n || !parse_delivery_id(b, d)) return;
+            acks[i - first].push_back(d);
+            if (acks[i - first].size() == proto::kMaxAcksPerGot) flush_acks(i - first);
+        };
         auto one = [&] {
             const auto receivers =
                 static_cast<std::uint32_t>((cur_.rdv ? ready : base_ready) - 1);
@@ -633,7 +656,7 @@ private:
                 if (complete && m.sent >= warm && m.sent < end) last.push_back(at - m.sent);
                 if (!complete) lost += receivers - m.got;
             };
-            std::int64_t last_scan = start;
+            std::int64_t last_scan = start, last_acks = start;
             // Sends until `end`, then only collects what is still on its way (up to 1 s).
             for (std::int64_t t = start; t < end + kSecond && (t < end || open > 0);
                  t = now_ns()) {
@@ -643,13 +666,15 @@ private:
                     m = Msg{seq, now_ns(), 0, true};
                     ++open;
                     const std::string text = relay_text(seq);
+                    const auto n32 = static_cast<std::uint32_t>(seq);
                     send(sender, cur_.rdv ? proto::encode(proto::Say{
-                                                src(sender).token,
-                                                static_cast<std::uint32_t>(seq), kRoom, text})
+                                                src(sender).token, n32, kRoom, text,
+                                                proto::Stamp{"b0000001", n32, n32}})
                                           : text);
                 }
                 pump(1, [&](std::size_t i, std::string_view b, std::int64_t at) {
                     std::uint64_t s = 0;
+                    ack(i, b);  // every delivery, a late or repeated one too
                     if (i == sender || i < first || !parse_seq(b, s)) return;
                     Msg& m = ring[s % ring.size()];
                     if (!m.open || m.seq != s) return;
@@ -662,7 +687,13 @@ private:
                     for (Msg& m : ring)
                         if (m.open && t - m.sent > kSecond) close(m, t, false);
                 }
+                if (t - last_acks > 50 * kMs) {
+                    last_acks = t;
+                    for (std::size_t k = 0; k < n; ++k) flush_acks(k);
+                }
             }
+            for (std::size_t k = 0; k < n; ++k) flush_acks(k);
+            sock_.flush();
             for (Msg& m : ring)
                 if (m.open) close(m, now_ns(), false);
             Json rep;

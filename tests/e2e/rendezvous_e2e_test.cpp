@@ -40,7 +40,8 @@ template <typename T> std::optional<T> decode_as(std::string_view bytes) {
 
 // A JSON peer as the real client would be: its own socket, a name, and the session token
 // from `welcome`. Waiting for one kind of message skips the others (notices, pongs), but
-// keeps a short note of them for the failure message.
+// keeps a short note of them for the failure message. Every msg/dm_msg it receives with a
+// delivery id is acked at once with `got`, so authors get their ok.
 class JsonPeer {
   public:
     JsonPeer(std::uint16_t server_port, std::string name)
@@ -71,7 +72,7 @@ class JsonPeer {
 
     proto::RequestId say(const std::string& room, const std::string& text) {
         const proto::RequestId id = next_id_++;
-        send(proto::Say{token_, id, room, text});
+        send(proto::Say{token_, id, room, text, proto::Stamp{"0e2e0001", id, id}});
         return id;
     }
     proto::RequestId join(const std::string& room) {
@@ -94,6 +95,7 @@ class JsonPeer {
             const auto bytes = socket_.receive(left);
             if (!bytes)
                 return std::nullopt;
+            ack_if_delivery(*bytes);
             if (auto m = decode_as<T>(*bytes); m && (!match || match(*m)))
                 return m;
             note_skipped(*bytes);
@@ -111,6 +113,7 @@ class JsonPeer {
                     std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()));
                 if (!bytes)
                     break;
+                ack_if_delivery(*bytes);
                 if (*bytes == proto::kPong)
                     return true;
                 note_skipped(*bytes);
@@ -128,6 +131,15 @@ class JsonPeer {
     }
 
   private:
+    void ack_if_delivery(std::string_view bytes) {
+        std::optional<proto::DeliveryId> d;
+        if (const auto m = decode_as<proto::RoomMessage>(bytes))
+            d = m->d;
+        else if (const auto dm = decode_as<proto::DirectMessage>(bytes))
+            d = dm->d;
+        if (d)
+            send(proto::Got{token_, {*d}});
+    }
     void note_skipped(const std::string& bytes) {
         if (skipped_.size() == 20)
             skipped_.erase(skipped_.begin());
@@ -199,8 +211,11 @@ TEST_F(RendezvousE2e, JsonPeersChatBothWaysInLobby) {
     const auto got = bob.wait_for<proto::RoomMessage>(from_is("alice", "hello bob"));
     ASSERT_TRUE(got) << "bob skipped:" << bob.skipped();
     EXPECT_EQ(got->room, "lobby");
-    EXPECT_TRUE(alice.wait_for<proto::Ok>([id](const proto::Ok& ok) { return ok.id == id; }))
-        << "alice skipped:" << alice.skipped();
+    // Not ok{taken} (the server has the line) but the final ok: bob acked it.
+    EXPECT_TRUE(alice.wait_for<proto::Ok>([id](const proto::Ok& ok) {
+        return ok.id == id && !ok.taken;
+    })) << "alice skipped:"
+        << alice.skipped();
 
     bob.say("lobby", "hi alice");
     EXPECT_TRUE(alice.wait_for<proto::RoomMessage>(from_is("bob", "hi alice")))
@@ -263,6 +278,9 @@ TEST_F(RendezvousE2e, PlainTextIsIgnoredWithoutAllowPlaintext) {
     carol.send(port(), proto::kPing);
     carol.send(port(), "hello, anyone?");
     EXPECT_EQ(alice.wait_for<proto::RoomMessage>({}, 500ms), std::nullopt);
+    // Her ping only learns there is no session here (#who?#, no larger than the ping); her
+    // line gets nothing at all.
+    EXPECT_EQ(carol.receive(200ms), std::string(proto::kWhoAreYou));
     EXPECT_EQ(carol.receive(200ms), std::nullopt);
 }
 
@@ -304,12 +322,14 @@ TEST_F(RendezvousE2e, DirectMessageReachesOnlineNamesAndReportsUnknownOnes) {
     JsonPeer bob(port(), "bob");
     ASSERT_TRUE(alice.register_now());
     ASSERT_TRUE(bob.register_now());
-    alice.send(proto::Direct{alice.token(), 42, {"bob", "zed"}, "psst"});
+    alice.send(
+        proto::Direct{alice.token(), 42, {"bob", "zed"}, "psst", proto::Stamp{"0e2e0001", 1, 1}});
     const auto dm = bob.wait_for<proto::DirectMessage>();
     ASSERT_TRUE(dm) << "bob skipped:" << bob.skipped();
     EXPECT_EQ(dm->from, "alice");
     EXPECT_EQ(dm->text, "psst");
-    const auto ok = alice.wait_for<proto::Ok>([](const proto::Ok& o) { return o.id == 42; });
+    const auto ok =
+        alice.wait_for<proto::Ok>([](const proto::Ok& o) { return o.id == 42 && !o.taken; });
     ASSERT_TRUE(ok) << "alice skipped:" << alice.skipped();
     EXPECT_EQ(ok->unknown, std::vector<std::string>{"zed"});
 }

@@ -77,8 +77,13 @@ TEST_F(ServerTest, RandomDatagramsFromManySourcesNeverAmplifyOrCrash) {
         proto::encode(proto::Hello{"fuzz", {}, std::nullopt}),
         proto::encode(proto::Say{kBadTok, 1, "lobby", "x"}),
         proto::encode(proto::Connect{kBadTok, 1, "alice"}),
+        proto::encode(proto::Got{kBadTok, {1, 2, 3}}),
+        proto::encode(proto::Say{kBadTok, 2, "lobby", "y", proto::Stamp{"a1b2c3d4", 1, 1}}),
         "#ping#"};
-    register_peer("alice", kAlice);
+    const auto tok = register_peer("alice", kAlice);
+    register_peer("bob", kBob);
+    // A line in flight to bob through the flood: guessed acks must not touch it.
+    send(kAlice, proto::Say{tok, 1, "lobby", "hi", proto::Stamp{"a1b2c3d4", 1, 1}});
     std::map<Endpoint, std::pair<std::size_t, std::size_t>> io;  // in, out per source
     for (int i = 0; i < 20000; ++i) {
         std::string bytes;
@@ -102,8 +107,10 @@ TEST_F(ServerTest, RandomDatagramsFromManySourcesNeverAmplifyOrCrash) {
         // smaller than the hello itself, so out <= in holds for every source.
         EXPECT_LE(in_out.second, in_out.first) << from.to_string();
     }
-    // alice is still served
+    // alice is still served, and bob's delivery is still awaiting his own ack
     EXPECT_EQ(raw_to(send(kAlice, proto::Ping{}, now_ + 30s), kAlice).size(), 1u);
+    EXPECT_EQ(server_.traffic().delivery.acked, 0u);
+    EXPECT_EQ(server_.deliveries().in_flight(), 1u);
 }
 
 } // namespace

@@ -71,7 +71,8 @@ TEST_F(LegacyTest, BytesSentToAnUnverifiedAddressAreCapped) {
     send_raw(kLegacy, "#ping#");  // a forged ping could point this stream at a victim
     std::size_t bytes = 0;
     for (int i = 0; i < 40; ++i) {  // 40 x ~500 bytes in well under a second
-        const auto out = send(kAlice, proto::Say{tok, 1, "lobby", std::string(490, 'x')},
+        const auto id = static_cast<proto::RequestId>(i + 1); // a repeated id is not relayed
+        const auto out = send(kAlice, proto::Say{tok, id, "lobby", std::string(490, 'x')},
                               t0_ + Duration{i});
         for (const auto& r : raw_to(out, kLegacy)) bytes += r.size();
     }
