@@ -34,9 +34,10 @@ void make_pipe(int fds[2]) {
 }
 
 // Spawns path+args with stdin from in_fd (/dev/null if negative) and stdout (and stderr if
-// err_fd >= 0) onto the given descriptors; stderr is inherited otherwise.
+// err_fd >= 0) onto the given descriptors; otherwise stderr is appended to err_path if that
+// is not empty, and inherited if it is.
 pid_t spawn(const std::string& path, const std::vector<std::string>& args, int in_fd, int out_fd,
-            int err_fd) {
+            int err_fd, const std::string& err_path = {}) {
     std::vector<char*> argv;
     argv.push_back(const_cast<char*>(path.c_str()));
     for (const auto& a : args)
@@ -52,6 +53,9 @@ pid_t spawn(const std::string& path, const std::vector<std::string>& args, int i
     posix_spawn_file_actions_adddup2(&actions, out_fd, STDOUT_FILENO);
     if (err_fd >= 0)
         posix_spawn_file_actions_adddup2(&actions, err_fd, STDERR_FILENO);
+    else if (!err_path.empty())
+        posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, err_path.c_str(),
+                                         O_WRONLY | O_CREAT | O_APPEND, 0644);
     pid_t pid = -1;
     const int rc = ::posix_spawn(&pid, path.c_str(), &actions, nullptr, argv.data(), environ);
     posix_spawn_file_actions_destroy(&actions);
@@ -62,7 +66,8 @@ pid_t spawn(const std::string& path, const std::vector<std::string>& args, int i
 
 } // namespace
 
-Process::Process(const std::string& path, const std::vector<std::string>& args, Stdin stdin_mode) {
+Process::Process(const std::string& path, const std::vector<std::string>& args, Stdin stdin_mode,
+                 const std::string& stderr_path) {
     int out[2];
     int in[2] = {-1, -1};
     make_pipe(out);
@@ -71,7 +76,7 @@ Process::Process(const std::string& path, const std::vector<std::string>& args, 
             std::signal(SIGPIPE, SIG_IGN); // a child that exited must not kill the test
             make_pipe(in);
         }
-        pid_ = spawn(path, args, in[0], out[1], -1);
+        pid_ = spawn(path, args, in[0], out[1], -1, stderr_path);
     } catch (...) {
         for (const int fd : {out[0], out[1], in[0], in[1]})
             if (fd >= 0)

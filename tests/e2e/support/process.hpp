@@ -1,7 +1,7 @@
 // A child process for end-to-end tests: spawned with posix_spawn, its stdout on a pipe we read
 // line by line with a timeout, its stdin /dev/null or a pipe we write lines to, its stderr
-// passed through (so ctest shows the program's log), stopped by PID and always reaped. Also
-// run_to_exit() for one-shot runs like `--help`.
+// passed through (so ctest shows the program's log) or appended to a file the test reads,
+// stopped by PID and always reaped. Also run_to_exit() for one-shot runs like `--help`.
 // POSIX only; no shell is involved, so arguments need no quoting.
 #pragma once
 
@@ -20,9 +20,11 @@ enum class Stdin { Null, Pipe };
 
 class Process {
   public:
-    // Starts `path` with `args` (argv[1..]). Throws std::runtime_error if it cannot be spawned.
+    // Starts `path` with `args` (argv[1..]). Its stderr is ours, or appended to `stderr_path`
+    // (created if needed) when that is not empty: a file, not a pipe, so a chatty child can
+    // never block on a pipe nobody reads. Throws std::runtime_error if it cannot be spawned.
     Process(const std::string& path, const std::vector<std::string>& args,
-            Stdin stdin_mode = Stdin::Null);
+            Stdin stdin_mode = Stdin::Null, const std::string& stderr_path = {});
     Process(const Process&) = delete;
     Process& operator=(const Process&) = delete;
     ~Process(); // stop(), then close the pipe

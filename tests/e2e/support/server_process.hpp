@@ -1,5 +1,6 @@
 // Starts a server binary that announces its port the way `rendezvous` does: it is given
-// `--listen 127.0.0.1:0` and prints "listening on 127.0.0.1:PORT" on stdout once bound.
+// `--listen 127.0.0.1:PORT` (port 0 unless told otherwise) and prints
+// "listening on 127.0.0.1:PORT" on stdout once bound.
 #pragma once
 
 #include "process.hpp"
@@ -14,11 +15,23 @@ namespace chat::e2e {
 struct ServerProcess {
     std::unique_ptr<Process> process;
     std::uint16_t port = 0;
+    std::string stderr_path; // the file its stderr is appended to; empty: inherited
+};
+
+struct ServerOptions {
+    std::uint16_t port = 0;  // 0: a free port the kernel picks; else this one (a restart)
+    std::string stderr_path; // append the server's stderr (its log) here; empty: inherit it
+    std::chrono::milliseconds timeout = 20s; // for the announcement
 };
 
 // Spawns `path --listen 127.0.0.1:0 args...` and waits up to `timeout` for the announcement.
 // Throws std::runtime_error (with what was printed) if none comes; the child is then stopped.
 ServerProcess start_server(const std::string& path, const std::vector<std::string>& args,
                            std::chrono::milliseconds timeout = 20s);
+
+// The same with a chosen port and where its stderr goes: `path --listen 127.0.0.1:PORT
+// args...`. The announcement must name that port when it is not 0.
+ServerProcess start_server(const std::string& path, const std::vector<std::string>& args,
+                           const ServerOptions& options);
 
 } // namespace chat::e2e
