@@ -4,20 +4,24 @@
 # behind them, so the rendezvous and the peer meet real Linux NAT behaviour on one machine.
 #
 #   lab.sh up [--nat-a cone|symmetric] [--nat-b cone|symmetric] [--delay-ms N] [--loss-pct P]
+#             [--dup-pct P] [--reorder-pct P] [--seed S]
 #   lab.sh down                      remove exactly what `up` made, by name and by PID
 #   lab.sh exec NODE CMD...          run CMD in NODE (inet rdv nata natb a a2 b); keeps the PID
 #   lab.sh ns NODE                   print NODE's namespace name
 #   lab.sh status                    what is up, with addresses, NAT rules and counters
 #   lab.sh cut-rdv | restore-rdv     drop / pass traffic to and from rdv in both NAT routers
 #   lab.sh flush-nat a|b             conntrack -F in that NAT router: every mapping is forgotten
+#   lab.sh counters                  WAN fault counts so far, one JSON line (loss drops, forwarder)
 #
 # Topology (README.md draws it): `inet` is a router joining 203.0.113.0/24 (proxy ARP, so the
 # others see one segment); `rdv` 203.0.113.10; `nata` WAN 203.0.113.1, LAN 198.51.100.1/25 with
 # `a` .2 and `a2` .3 on a bridge inside nata; `natb` WAN 203.0.113.2, LAN 198.51.100.129/25 with
-# `b` .130. Delay: this kernel has no netem, so `inet` routes every packet that arrives from a
-# WAN link through a TUN device served by delay_forwarder.py, which writes it back N ms later.
-# Loss: an iptables `statistic` DROP as each packet enters `inet`, so every datagram that
-# crosses the internet is lost with probability P, exactly once, whatever its path.
+# `b` .130. Delay, duplication, reordering: this kernel has no netem, so `inet` routes every
+# packet that arrives from a WAN link through a TUN device served by fault_forwarder.py, which
+# writes it back N ms later, twice with probability --dup-pct, held back by an extra 5-40 ms
+# with probability --reorder-pct (seeded by --seed). Loss: an iptables `statistic` DROP as each
+# packet enters `inet`, so every datagram that crosses the internet is lost with probability
+# P, exactly once, whatever its path (before the forwarder: a duplicate is never lost with it).
 #
 # State lives in $UCL_LAB_DIR (default /tmp/ucl-lab): the namespace prefix, the namespaces and
 # PIDs made, the settings. Tests give each run its own directory and set UCL_LAB_OWNER to their
@@ -34,7 +38,7 @@ readonly SKIP=77
 readonly NODES="inet rdv nata natb a a2 b"
 readonly INET_NET=203.0.113.0/24 LAN_NET=198.51.100.0/24
 readonly RDV_IP=203.0.113.10 NATA_WAN=203.0.113.1 NATB_WAN=203.0.113.2 INET_IP=203.0.113.254
-readonly DELAY_TABLE=100 # routing table in `inet` that sends WAN packets through the delay TUN
+readonly FWD_TABLE=100 # routing table in `inet` that sends WAN packets through the fault TUN
 
 log() { echo "lab: $*" >&2; }
 die() {
@@ -46,7 +50,7 @@ skip() {
     exit "$SKIP"
 }
 usage() {
-    sed -n '6,13s/^# \{0,1\}//p' "$0" >&2
+    sed -n '6,15s/^# \{0,1\}//p' "$0" >&2
     exit 2
 }
 
@@ -247,24 +251,29 @@ lan_host() {
     in_ns "$1" ip route add default via "$4"
 }
 
-start_delay() { # start_delay MS: every packet entering `inet` from a WAN link waits MS ms
-    local ms="$1" pid i
-    in_ns inet ip tuntap add dev dly mode tun
+# start_forwarder MS DUP_PCT REORDER_PCT SEED: every packet entering `inet` from a WAN link
+# goes through fault_forwarder.py (delay, duplication, reordering), by policy routing into the
+# TUN device `fwd`; the forwarder writes it back and the main table routes it on.
+start_forwarder() {
+    local ms="$1" dup="$2" reorder="$3" seed="$4" i
+    in_ns inet ip tuntap add dev fwd mode tun
     # setsid: the forwarder outlives this script and ignores the terminal's Ctrl-C; it writes
     # its own PID, which `down` kills.
-    setsid ip netns exec "$(ns inet)" python3 "$HERE/delay_forwarder.py" --dev dly \
-        --delay-ms "$ms" --pid-file "$LAB_DIR/delay.pid" --ready-file "$LAB_DIR/delay.ready" \
-        </dev/null >>"$LAB_DIR/delay.log" 2>&1 &
+    setsid ip netns exec "$(ns inet)" python3 "$HERE/fault_forwarder.py" --dev fwd \
+        --delay-ms "$ms" --dup-pct "$dup" --reorder-pct "$reorder" --seed "$seed" \
+        --stats-file "$LAB_DIR/fault.stats" --pid-file "$LAB_DIR/fault.pid" \
+        --ready-file "$LAB_DIR/fault.ready" </dev/null >>"$LAB_DIR/fault.log" 2>&1 &
     for i in $(seq 50); do
-        [ -f "$LAB_DIR/delay.ready" ] && break
+        [ -f "$LAB_DIR/fault.ready" ] && break
         sleep 0.1
     done
-    [ -f "$LAB_DIR/delay.pid" ] && cat "$LAB_DIR/delay.pid" >>"$LAB_DIR/pids"
-    [ -f "$LAB_DIR/delay.ready" ] || die "the delay forwarder did not start: $(cat "$LAB_DIR/delay.log")"
-    in_ns inet ip link set dly up
-    in_ns inet ip route add default dev dly table "$DELAY_TABLE"
+    [ -f "$LAB_DIR/fault.pid" ] && cat "$LAB_DIR/fault.pid" >>"$LAB_DIR/pids"
+    [ -f "$LAB_DIR/fault.ready" ] ||
+        die "the fault forwarder did not start: $(cat "$LAB_DIR/fault.log")"
+    in_ns inet ip link set fwd up
+    in_ns inet ip route add default dev fwd table "$FWD_TABLE"
     for i in w-nata w-natb w-rdv; do
-        in_ns inet ip rule add iif "$i" lookup "$DELAY_TABLE"
+        in_ns inet ip rule add iif "$i" lookup "$FWD_TABLE"
     done
 }
 
@@ -278,13 +287,16 @@ on_up_exit() { # a failure half-way through `up` takes the half-built lab down
 }
 
 cmd_up() {
-    local nat_a=cone nat_b=cone delay=0 loss=0
+    local nat_a=cone nat_b=cone delay=0 loss=0 dup=0 reorder=0 seed=1
     while [ $# -gt 0 ]; do
         case "$1" in
         --nat-a) nat_a="${2:-}" && shift 2 ;;
         --nat-b) nat_b="${2:-}" && shift 2 ;;
         --delay-ms) delay="${2:-}" && shift 2 ;;
         --loss-pct) loss="${2:-}" && shift 2 ;;
+        --dup-pct) dup="${2:-}" && shift 2 ;;
+        --reorder-pct) reorder="${2:-}" && shift 2 ;;
+        --seed) seed="${2:-}" && shift 2 ;;
         *) usage ;;
         esac
     done
@@ -295,6 +307,11 @@ cmd_up() {
         die "--delay-ms \"$delay\": use a whole number of ms, 0-5000"
     [[ "$loss" =~ ^[0-9]+([.][0-9]+)?$ ]] && awk -v p="$loss" 'BEGIN{exit !(p < 100)}' ||
         die "--loss-pct \"$loss\": use a percentage below 100"
+    [[ "$dup" =~ ^[0-9]+([.][0-9]+)?$ ]] && awk -v p="$dup" 'BEGIN{exit !(p <= 100)}' ||
+        die "--dup-pct \"$dup\": use a percentage, 0-100"
+    [[ "$reorder" =~ ^[0-9]+([.][0-9]+)?$ ]] && awk -v p="$reorder" 'BEGIN{exit !(p <= 100)}' ||
+        die "--reorder-pct \"$reorder\": use a percentage, 0-100"
+    [[ "$seed" =~ ^[0-9]+$ ]] || die "--seed \"$seed\": use a whole number"
 
     need_root
     ensure_tools
@@ -313,8 +330,8 @@ cmd_up() {
     [ -n "${UCL_LAB_OWNER:-}" ] && echo "$UCL_LAB_OWNER" >"$LAB_DIR/owner"
     : >"$LAB_DIR/namespaces"
     : >"$LAB_DIR/pids"
-    printf 'nat_a=%s\nnat_b=%s\ndelay_ms=%s\nloss_pct=%s\n' "$nat_a" "$nat_b" "$delay" "$loss" \
-        >"$LAB_DIR/config"
+    printf 'nat_a=%s\nnat_b=%s\ndelay_ms=%s\nloss_pct=%s\ndup_pct=%s\nreorder_pct=%s\nseed=%s\n' \
+        "$nat_a" "$nat_b" "$delay" "$loss" "$dup" "$reorder" "$seed" >"$LAB_DIR/config"
     # A failure half-way leaves a half-built lab: take it down before reporting.
     trap on_up_exit EXIT
 
@@ -343,10 +360,14 @@ cmd_up() {
                 --probability "$prob" -j DROP
         done
     fi
-    [ "$delay" != 0 ] && start_delay "$delay"
+    # The forwarder only when a fault needs it (`0.0` counts as asked: it is harmless).
+    if [ "$delay" != 0 ] || [ "$dup" != 0 ] || [ "$reorder" != 0 ]; then
+        start_forwarder "$delay" "$dup" "$reorder" "$seed"
+    fi
 
     trap - EXIT
-    echo "lab up: prefix=$p nat_a=$nat_a nat_b=$nat_b delay_ms=$delay loss_pct=$loss dir=$LAB_DIR"
+    echo "lab up: prefix=$p nat_a=$nat_a nat_b=$nat_b delay_ms=$delay loss_pct=$loss" \
+        "dup_pct=$dup reorder_pct=$reorder seed=$seed dir=$LAB_DIR"
 }
 
 # ---- operations on a running lab ----
@@ -410,6 +431,28 @@ cmd_status() {
     done
     echo "== inet loss rules"
     in_ns inet iptables -S FORWARD | grep statistic | sed 's/^/   /' || echo "   none"
+    echo "== counters"
+    echo "   $(cmd_counters)"
+}
+
+# counters: one JSON line. loss_dropped: packets the `statistic` rules dropped as they entered
+# `inet`; forwarder: fault_forwarder.py's counts (null when it is not running), refreshed by
+# SIGUSR1 before reading so they are current.
+cmd_counters() {
+    load_prefix
+    local dropped pid gen0 i stats=null
+    dropped="$(in_ns inet iptables -L FORWARD -v -n -x | awk '/statistic/ {n += $1} END {print n + 0}')"
+    pid="$(state_get fault.pid)"
+    if [ -n "$pid" ] && [ -f "$LAB_DIR/fault.stats" ] && kill -0 "$pid" 2>/dev/null; then
+        gen0="$(grep -o '"gen": [0-9]*' "$LAB_DIR/fault.stats" || true)"
+        kill -USR1 "$pid"
+        for i in $(seq 20); do
+            [ "$(grep -o '"gen": [0-9]*' "$LAB_DIR/fault.stats" || true)" != "$gen0" ] && break
+            sleep 0.05
+        done
+    fi
+    [ -f "$LAB_DIR/fault.stats" ] && stats="$(cat "$LAB_DIR/fault.stats")"
+    echo "{\"loss_dropped\": $dropped, \"forwarder\": $stats}"
 }
 
 main() {
@@ -425,6 +468,7 @@ main() {
     cut-rdv) cmd_cut_rdv ;;
     restore-rdv) cmd_restore_rdv ;;
     flush-nat) cmd_flush_nat "$@" ;;
+    counters) cmd_counters ;;
     -h | --help | help) usage ;;
     *) usage ;;
     esac

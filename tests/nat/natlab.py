@@ -59,10 +59,12 @@ class Lab:
 
     # ---- the lab itself ----
 
-    def up(self, nat_a="cone", nat_b="cone", delay_ms=0, loss_pct=0):
+    def up(self, nat_a="cone", nat_b="cone", delay_ms=0, loss_pct=0, dup_pct=0, reorder_pct=0,
+           seed=1):
         self.stop_all()
         args = [LAB_SH, "up", "--nat-a", nat_a, "--nat-b", nat_b, "--delay-ms", str(delay_ms),
-                "--loss-pct", str(loss_pct)]
+                "--loss-pct", str(loss_pct), "--dup-pct", str(dup_pct),
+                "--reorder-pct", str(reorder_pct), "--seed", str(seed)]
         r = subprocess.run(args, env=self.env, capture_output=True, text=True, timeout=90)
         if r.returncode == SKIP:
             print(r.stdout.strip(), flush=True)
@@ -78,6 +80,11 @@ class Lab:
         subprocess.run([LAB_SH, "down"], env=self.env, timeout=60)
         with contextlib.suppress(OSError):
             os.rmdir(self.dir)
+
+    def counters(self) -> dict:
+        """The WAN fault counts so far (lab.sh counters): `loss_dropped` (the statistic
+        rules), `forwarder` (fault_forwarder.py's counts, or None when it is not running)."""
+        return json.loads(self.lab("counters").stdout.strip().splitlines()[-1])
 
     def leftover_namespaces(self) -> list[str]:
         if not self.prefix:

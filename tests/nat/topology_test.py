@@ -6,6 +6,8 @@ Two labs, so each NAT kind is seen on each router:
      filtering of unsolicited datagrams, a <-> a2 over the LAN, no hairpin on NAT A.
   2. NAT A symmetric, NAT B cone, 50 ms delay and 10% loss: the kinds swap with the routers,
      and loss and delay take effect (one-way loss counted by the reflector over 500 probes).
+  3. Both cone, 20% duplication and 20% reordering: 400 numbered datagrams a -> rdv arrive
+     with about that many duplicates and overtaken ones, as fault_forwarder.py counts them.
 Measured figures are printed on `--` lines for the record.
 """
 import json
@@ -18,6 +20,8 @@ REFLECT_PORTS = "7001,7002,7003"
 DELAY_MS = 50
 LOSS_PCT = 10
 LOSS_PROBES = 500
+FAULT_PCT = 20  # lab three: duplication and reordering
+FAULT_DATAGRAMS = 400
 
 
 def host(endpoint: str) -> str:
@@ -138,10 +142,44 @@ def lab_two(lab):
               f"{2 * DELAY_MS} ms", f"min {rtt.get('min')} ms, median {rtt.get('median')} ms")
 
 
+def lab_three(lab):
+    lab.up(dup_pct=FAULT_PCT, reorder_pct=FAULT_PCT, seed=3)
+    # 400 datagrams 4 ms apart: a copy held back 5-40 ms is overtaken by the next one.
+    listen = lab.spawn("rdv", *lab.probe_cmd("listen", "--bind", f"{RDV_IP}:7004", "--ms",
+                                             "4500"), ready="ready")
+    lab.run_json("a", *lab.probe_cmd("send", "--to", f"{RDV_IP}:7004", "--tag", "fault",
+                                     "--count", str(FAULT_DATAGRAMS), "--interval-ms", "4"))
+    line = natlab.read_line_until(listen, lambda s: s.startswith("{"), 10)
+    got = [r["seq"] for r in json.loads(line)["received"]] if line else []
+    seen, dups, overtaken, top = set(), 0, 0, -1
+    for k in got:
+        if k in seen:
+            dups += 1
+            continue
+        seen.add(k)
+        overtaken += k < top
+        top = max(top, k)
+    fwd = lab.counters()["forwarder"] or {}
+    print(f"-- {FAULT_PCT}% duplication, {FAULT_PCT}% reordering: {len(got)} datagrams arrived "
+          f"for {FAULT_DATAGRAMS} sent ({len(seen)} distinct), {dups} duplicates, {overtaken} "
+          f"overtaken by a later one; forwarder: {json.dumps(fwd)}")
+    lab.check(len(seen) == FAULT_DATAGRAMS, "no loss asked: every datagram arrived",
+              f"{len(seen)}/{FAULT_DATAGRAMS}")
+    lab.check(0.10 <= dups / FAULT_DATAGRAMS <= 0.30,
+              f"{FAULT_PCT}% duplication: duplicates within 10-30%", f"{dups}")
+    lab.check(0.05 <= overtaken / FAULT_DATAGRAMS <= 0.30,
+              f"{FAULT_PCT}% reordering: 5-30% of the datagrams overtaken", f"{overtaken}")
+    lab.check(fwd.get("duplicated", -1) >= dups and fwd.get("dropped") == 0,
+              "the forwarder's counts cover what arrived and it dropped nothing",
+              f"duplicated {fwd.get('duplicated')} held {fwd.get('held')} "
+              f"dropped {fwd.get('dropped')}")
+
+
 def main():
     with natlab.session("nat_lab_topology", deadline_s=100) as lab:
         lab_one(lab)
         lab_two(lab)
+        lab_three(lab)
 
 
 if __name__ == "__main__":

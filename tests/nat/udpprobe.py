@@ -4,7 +4,7 @@
   reflect --bind IP --ports P1,P2,...   answer each probe with the source address it came from
   probe --to IP:PORT [--to ...]         send numbered probes from ONE local socket; print JSON
   listen --bind IP:PORT --ms N          print (as JSON) whatever arrives within N ms
-  send --to IP:PORT [--tag T]           send a few tagged datagrams and exit
+  send --to IP:PORT [--tag T]           send a few tagged, numbered (seq) datagrams and exit
 
 The reflector tells the prober the address it saw (`seen`), which is the NAT's public mapping;
 probing two reflector ports from one socket shows whether the NAT keeps one public port for
@@ -162,7 +162,8 @@ def cmd_listen(args) -> int:
         ready, _, _ = select.select([sock], [], [], left)
         if ready:
             msg, src = recv_json(sock)
-            got.append({"from": fmt(src), "op": msg.get("op"), "tag": msg.get("tag")})
+            got.append({"from": fmt(src), "op": msg.get("op"), "tag": msg.get("tag"),
+                        "seq": msg.get("seq")})
     print(json.dumps({"local": fmt(sock.getsockname()), "received": got}), flush=True)
     return 0
 
@@ -171,13 +172,13 @@ def cmd_send(args) -> int:
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     sock.bind(parse_endpoint(args.bind))
     errors = []
-    for _ in range(args.count):
+    for seq in range(args.count):
         for t in args.to:
             try:
-                send_json(sock, {"op": "hello", "tag": args.tag}, parse_endpoint(t))
+                send_json(sock, {"op": "hello", "tag": args.tag, "seq": seq}, parse_endpoint(t))
             except OSError as e:  # e.g. no route: the datagram went nowhere
                 errors.append(f"{t}: {e.strerror}")
-        time.sleep(0.05)
+        time.sleep(args.interval_ms / 1000.0)
     print(json.dumps({"local": fmt(sock.getsockname()), "errors": errors}), flush=True)
     return 0
 
@@ -206,6 +207,7 @@ def main() -> int:
     s.add_argument("--bind", default="0.0.0.0:0")
     s.add_argument("--tag", default="")
     s.add_argument("--count", type=int, default=3)
+    s.add_argument("--interval-ms", type=float, default=50.0)
     args = ap.parse_args()
     return {"reflect": cmd_reflect, "probe": cmd_probe, "listen": cmd_listen,
             "send": cmd_send}[args.cmd](args)
