@@ -597,7 +597,7 @@ void Client::handle(const proto::Welcome& m, Time now, Outbox& out) {
     if (new_session) {
         // The server restarted (or evicted us): the other members are registering again
         // too. Lines sent before they are back would be delivered to rooms without them.
-        relay_hold_until_ = now + cfg_.regroup_after_new_session;
+        relay_hold_until_ = now + reg_.heartbeat() + cfg_.regroup_margin;
         for (const auto& room : rooms_) {
             if (room == proto::kLobby)
                 continue;

@@ -44,10 +44,11 @@ struct ClientConfig {
     std::size_t max_list_pages = 25; // /rooms and /users stop after 25 * 40 = 1000 entries
     PathConfig path;                 // hole punching and the direct path
     unsigned direct_tries = 3;       // a p2p_msg unacked after this many is relayed too
-    // After a new session (the server restarted) lines wait this long before going out, so
-    // the other members, who lost their sessions too, have registered again: their next
-    // ping meets `#who?#` within about a second of the server's return.
-    Duration regroup_after_new_session = 3s;
+    // After a new session (the server restarted) lines wait one heartbeat plus this before
+    // going out, so the other members, who lost their sessions too, have registered again:
+    // an idle member learns of the restart at its next ping (`#who?#`), a heartbeat later
+    // at most.
+    Duration regroup_margin = 1s;
     std::size_t max_chunks = 16; // a line longer than 16 * 500 bytes is refused: the
                                  // server's burst of 50 datagrams must cover it
 };
@@ -202,7 +203,7 @@ class Client {
     std::uint32_t next_text_id_ = 1;
     SendPacer pacer_{Time{}};
     std::size_t relayed_lines_typed_ = 0; // by the command being run, for the pacer
-    Time relay_hold_until_{};             // see ClientConfig::regroup_after_new_session
+    Time relay_hold_until_{};             // see ClientConfig::regroup_margin
     bool told_name_taken_ = false;        // while reconnecting, say it once
     bool closed_ = false;
 };

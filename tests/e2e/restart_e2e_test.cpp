@@ -498,7 +498,8 @@ TEST_F(RendezvousRestartE2e, EveryLineArrivesOnceInOrderAcrossASigkillAndRestart
 
 // A restart quicker than the peers can notice: only alice types while the server is down, so
 // bob and carol are idle and learn of the restart only when a #ping# meets #who?#. alice's
-// lines, sent again to her new session after its 3 s regroup hold, must still reach them once.
+// lines, sent again to her new session after its regroup hold (a heartbeat and a second),
+// must still reach them once.
 // With the default timeout (5 s heartbeats) and a 3 s outage an idle peer hears #who?# within
 // about 2 s of the restart: a ping missed during the outage is retried each second, and a ping
 // not yet due is due within 5 - 3 s.
@@ -507,12 +508,10 @@ TEST_F(RendezvousRestartE2e, LinesTypedDuringAQuickRestartReachPeersThatWereIdle
 }
 
 // The same with a 1 s outage and 15 s heartbeats (--timeout 30): an idle peer's next ping can
-// come up to 14 s after the restart, long after alice's 3 s hold ended, and the lines she sent
-// again reach a room it has not rejoined yet while she is told `delivered`. With the default
-// 5 s heartbeats the same happens whenever the outage is shorter than the heartbeat minus the
-// hold (here 1 run in 5 with a 1 s outage). Disabled until the product fixes it (issue 6);
-// run it with --gtest_also_run_disabled_tests.
-TEST_F(RendezvousRestartE2e, DISABLED_ARestartShorterThanAHeartbeatLosesNoLineAtIdlePeers) {
+// come up to 14 s after the restart. With a fixed 3 s hold alice's lines reached a room it had
+// not rejoined yet while she was told `delivered` (3 runs in 3); the hold is now a heartbeat
+// (from alice's welcome) plus a second, which covers every idle peer's next ping.
+TEST_F(RendezvousRestartE2e, ARestartShorterThanAHeartbeatLosesNoLineAtIdlePeers) {
     ASSERT_NO_FATAL_FAILURE(quick_restart({"--timeout", "30"}, 1s, 25s));
 }
 

@@ -96,7 +96,7 @@ TEST_F(ClientReliabilityTest, LinesInFlightWhenTheSessionIsLostGoToTheNextOne) {
     say("during");
     const auto back = from_server(proto::Welcome{"alice", kPublic, kToken2, 5s, 10s});
     EXPECT_TRUE(sent_as<proto::Say>(back).empty()); // the others are registering again too
-    const auto says = sent_as<proto::Say>(run_until(now_ + 3s, /*answer_pings=*/true));
+    const auto says = sent_as<proto::Say>(run_until(now_ + 6s, /*answer_pings=*/true));
     ASSERT_EQ(says.size(), 2u);
     EXPECT_EQ(says[0].text, "before");
     EXPECT_EQ(says[0].stamp->n, a.stamp->n);

@@ -187,9 +187,10 @@ TEST_F(ClientTest, AfterServerRestartItRegistersAgainAndRejoinsItsRooms) {
     EXPECT_NE(conn[0].text.find("rejoined dev, rust"), std::string::npos);
     EXPECT_EQ(client_.target(), (Target{Target::Kind::Room, "dev"}));
 
-    // A new session: lines wait 3 s for the other members to register again.
+    // A new session: lines wait a heartbeat and a second for the others to register again.
     EXPECT_TRUE(sent_as<proto::Say>(command(cmd::Say{"still here"})).empty());
-    const auto later = run_until(now_ + 3s, /*answer_pings=*/true);
+    EXPECT_TRUE(sent_as<proto::Say>(run_until(now_ + 5900ms, true)).empty());
+    const auto later = run_until(now_ + 100ms, /*answer_pings=*/true);
     EXPECT_EQ(sent_as<proto::Say>(later).at(0).token, kToken2);
 }
 
