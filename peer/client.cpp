@@ -948,6 +948,9 @@ void Client::pump_line(OutLine& line, Time now, Outbox& out) {
     }
     // The direct path first, while it is up and has not failed this line three times.
     if (direct_usable(line, now) && !line.request && line.p2p_tries < cfg_.direct_tries) {
+        if (line.p2p_tries == 0 &&
+            outgoing_.direct_in_flight(line.to.front()) >= OutgoingLines::kDirectWindow)
+            return; // the receiver holds what follows a lost line: keep that within its bound
         if (line.p2p_tries == 0 || (line.p2p_due && now >= *line.p2p_due))
             send_p2p(line, now, out);
         return;

@@ -60,6 +60,12 @@ std::size_t OutgoingLines::relayed_in_flight() const {
     }));
 }
 
+std::size_t OutgoingLines::direct_in_flight(const std::string& peer) const {
+    return static_cast<std::size_t>(std::count_if(lines_.begin(), lines_.end(), [&](const auto& e) {
+        return e.second.p2p_id.has_value() && e.second.to.size() == 1 && e.second.to[0] == peer;
+    }));
+}
+
 std::optional<Time> OutgoingLines::next_wakeup() const {
     std::optional<Time> wake;
     auto consider = [&wake](std::optional<Time> t) {

@@ -46,8 +46,10 @@ struct OutLine {
 
 class OutgoingLines {
   public:
-    static constexpr std::size_t kMaxLines = 512;   // typed and unsettled; then refuse more
-    static constexpr std::size_t kRelayWindow = 16; // say/dm in flight to the server at once
+    static constexpr std::size_t kMaxLines = 512;    // typed and unsettled; then refuse more
+    static constexpr std::size_t kRelayWindow = 16;  // say/dm in flight to the server at once
+    static constexpr std::size_t kDirectWindow = 32; // p2p_msg unacked per peer: well below
+                                                     // IncomingLines::kMaxHeld
 
     explicit OutgoingLines(std::string inst) : inst_(std::move(inst)) {}
 
@@ -66,6 +68,7 @@ class OutgoingLines {
     void settle(std::uint64_t key) { lines_.erase(key); }
 
     std::size_t relayed_in_flight() const; // sent to the server, not yet taken
+    std::size_t direct_in_flight(const std::string& peer) const; // sent p2p, not yet acked
     bool empty() const { return lines_.empty(); }
     std::size_t size() const { return lines_.size(); }
     std::map<std::uint64_t, OutLine>& lines() { return lines_; }
