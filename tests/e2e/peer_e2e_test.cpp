@@ -415,8 +415,8 @@ TEST_F(PeerE2E, PeersComeBackAfterAGracefulRestart) {
         EXPECT_TRUE(p->wait_for(
             "connection", [](const json& j) { return j["state"] == "online"; }, 20s))
             << p->seen();
-    alice.type("after the restart");
-    EXPECT_TRUE(bob.wait_for("message", message_from("alice", "after the restart", "lobby")))
+    alice.type("after the restart"); // a new session: held a heartbeat and a second
+    EXPECT_TRUE(bob.wait_for("message", message_from("alice", "after the restart", "lobby"), 12s))
         << bob.seen();
 }
 
