@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include <functional>
+#include <optional>
 #include <set>
 #include <unordered_map>
 
@@ -363,6 +364,18 @@ const std::unordered_map<std::string_view, Reader<Message>>& readers() {
     return table;
 }
 
+// The bare control words: #ping#, #pong# and #who?#. Every one of them, in one place, so
+// the exact and the newline-terminated forms cannot disagree (decode_fuzz found both ways).
+std::optional<Message> decode_control_word(std::string_view s) {
+    if (s == kPing)
+        return Ping{};
+    if (s == kPong)
+        return Pong{};
+    if (s == kWhoAreYou)
+        return WhoAreYou{};
+    return std::nullopt;
+}
+
 std::string_view strip_line_end(std::string_view s) {
     while (!s.empty() && (s.back() == '\n' || s.back() == '\r'))
         s.remove_suffix(1);
@@ -643,22 +656,17 @@ DecodeResult decode(std::string_view datagram) {
         return DecodeError{DropReason::Oversize, std::to_string(datagram.size()) + " bytes"};
     if (datagram.empty())
         return DecodeError{DropReason::Empty, "zero bytes"};
-    if (datagram == kPing)
-        return Ping{};
-    if (datagram == kPong)
-        return Pong{};
-    if (datagram == kWhoAreYou)
-        return WhoAreYou{};
+    if (auto word = decode_control_word(datagram))
+        return *word;
     if (!is_valid_utf8(datagram))
         return DecodeError{DropReason::NotUtf8, "invalid UTF-8"};
     if (datagram.front() == '{')
         return decode_json(datagram);
     const auto line = strip_line_end(datagram);
-    // A legacy client that ends its heartbeat with a newline still means a heartbeat.
-    if (line == kPing)
-        return Ping{};
-    if (line == kPong)
-        return Pong{};
+    // A legacy client that ends a control word with a newline still means the control word
+    // (plain text could not carry it anyway: it would re-encode as the word).
+    if (auto word = decode_control_word(line))
+        return *word;
     if (!is_valid_text(line))
         return DecodeError{DropReason::BadField, "plain text: empty, too long or control bytes"};
     return PlainText{std::string(line)};

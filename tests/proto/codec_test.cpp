@@ -55,6 +55,8 @@ TEST(Codec, PingWithTrailingNewlineIsStillAHeartbeat) {
     // Found by decode_fuzz: "#pong#\n" decoded as text re-encoded as a heartbeat.
     EXPECT_TRUE(std::holds_alternative<Ping>(std::get<Message>(decode("#ping#\r\n"))));
     EXPECT_TRUE(std::holds_alternative<Pong>(std::get<Message>(decode("#pong#\n"))));
+    // Found by decode_fuzz in CI: "#who?#\n" decoded as text and re-encoded as "#who?#".
+    EXPECT_TRUE(std::holds_alternative<WhoAreYou>(std::get<Message>(decode("#who?#\n"))));
 }
 
 TEST(Codec, PlainTextLineHasLineEndStripped) {
