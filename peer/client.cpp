@@ -948,9 +948,8 @@ void Client::pump_line(OutLine& line, Time now, Outbox& out) {
     }
     // The direct path first, while it is up and has not failed this line three times.
     if (direct_usable(line, now) && !line.request && line.p2p_tries < cfg_.direct_tries) {
-        if (line.p2p_tries == 0 &&
-            outgoing_.direct_in_flight(line.to.front()) >= OutgoingLines::kDirectWindow)
-            return; // the receiver holds what follows a lost line: keep that within its bound
+        if (line.p2p_tries == 0 && !outgoing_.within_direct_window(line))
+            return; // the receiver holds what follows a missing line: keep that within bounds
         if (line.p2p_tries == 0 || (line.p2p_due && now >= *line.p2p_due))
             send_p2p(line, now, out);
         return;
@@ -975,6 +974,15 @@ bool Client::direct_usable(const OutLine& line, Time now) const {
         return false;
     const auto path = paths_.find(line.to.front());
     return path != paths_.end() && path->second.is_direct(now);
+}
+
+bool Client::waiting_for_direct_window(Time now) const {
+    // A line bound for a direct path that has not gone out yet: pump_line sends it at once
+    // unless the window holds it.
+    for (const auto& [key, line] : outgoing_.lines())
+        if (!line.request && line.p2p_tries == 0 && direct_usable(line, now))
+            return true;
+    return false;
 }
 
 proto::RttEstimator& Client::direct_rtt(const std::string& peer) {

@@ -77,10 +77,20 @@ class Client {
     // lines): the terminal holds the next typed line until they are answered, so a paste of
     // "/join dev" and "hi" says hi in dev.
     bool awaiting_answer() const;
-    // Whether the next command may be sent at `now` without going over the server's rate
-    // limit (see SendPacer), and when it may. The shell holds input back until then.
-    bool ready_for_input(Time now) const { return pacer_.ready(now); }
-    Time input_ready_at(Time now) const { return pacer_.ready_at(now); }
+    // Whether the next command may be taken at `now`: not over the server's rate limit (see
+    // SendPacer), and no line waiting for room in a direct path's window (a paste of 500
+    // lines to a peer would otherwise be "typed" at once and its tail reported undelivered
+    // 30 s later while it still waits its turn). The shell holds input back until then.
+    bool ready_for_input(Time now) const {
+        return pacer_.ready(now) && !waiting_for_direct_window(now);
+    }
+    // When ready_for_input becomes true by itself; nullopt when only an ack can make it (a
+    // datagram, or a line's own resend timer, wakes the shell then).
+    std::optional<Time> input_ready_at(Time now) const {
+        if (waiting_for_direct_window(now))
+            return std::nullopt;
+        return pacer_.ready_at(now);
+    }
 
   private:
     struct Pending {
@@ -136,6 +146,7 @@ class Client {
     void pump_lines(Time now, Outbox& out);
     void pump_line(OutLine& line, Time now, Outbox& out);
     bool direct_usable(const OutLine& line, Time now) const;
+    bool waiting_for_direct_window(Time now) const;
     void send_p2p(OutLine& line, Time now, Outbox& out);
     void send_relayed(OutLine& line, Time now, Outbox& out);
     void line_delivered(const OutLine& line, Outbox& out);

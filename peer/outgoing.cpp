@@ -28,11 +28,16 @@ OutLine& OutgoingLines::add(std::optional<std::string> room, std::vector<std::st
 
 proto::Stamp OutgoingLines::stamp(const OutLine& line) const {
     // lo: the oldest line of this stream not yet settled (this one at the latest).
-    std::uint32_t lo = line.n;
+    return proto::Stamp{inst_, line.n, lowest_unsettled(line.stream, line.n)};
+}
+
+std::uint32_t OutgoingLines::lowest_unsettled(const std::string& stream,
+                                              std::uint32_t otherwise) const {
+    std::uint32_t lo = otherwise;
     for (const auto& [key, other] : lines_)
-        if (other.stream == line.stream)
+        if (other.stream == stream)
             lo = std::min(lo, other.n);
-    return proto::Stamp{inst_, line.n, lo};
+    return lo;
 }
 
 OutLine* OutgoingLines::find(std::uint64_t key) {
@@ -57,12 +62,6 @@ OutLine* OutgoingLines::by_p2p(std::uint32_t id) {
 std::size_t OutgoingLines::relayed_in_flight() const {
     return static_cast<std::size_t>(std::count_if(lines_.begin(), lines_.end(), [](const auto& e) {
         return e.second.request.has_value() && !e.second.taken;
-    }));
-}
-
-std::size_t OutgoingLines::direct_in_flight(const std::string& peer) const {
-    return static_cast<std::size_t>(std::count_if(lines_.begin(), lines_.end(), [&](const auto& e) {
-        return e.second.p2p_id.has_value() && e.second.to.size() == 1 && e.second.to[0] == peer;
     }));
 }
 

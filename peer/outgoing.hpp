@@ -48,8 +48,12 @@ class OutgoingLines {
   public:
     static constexpr std::size_t kMaxLines = 512;    // typed and unsettled; then refuse more
     static constexpr std::size_t kRelayWindow = 16;  // say/dm in flight to the server at once
-    static constexpr std::size_t kDirectWindow = 32; // p2p_msg unacked per peer: well below
-                                                     // IncomingLines::kMaxHeld
+    // A line goes over the direct path first only while its n is within kDirectWindow of
+    // its stream's lowest unsettled line. It bounds the span, not the count of unacked
+    // lines: the receiver holds every line above a missing one, acked or not, so one line
+    // stuck on its way through the relay must stop the stream well below
+    // IncomingLines::kMaxHeld.
+    static constexpr std::uint32_t kDirectWindow = 64;
 
     explicit OutgoingLines(std::string inst) : inst_(std::move(inst)) {}
 
@@ -68,10 +72,15 @@ class OutgoingLines {
     void settle(std::uint64_t key) { lines_.erase(key); }
 
     std::size_t relayed_in_flight() const; // sent to the server, not yet taken
-    std::size_t direct_in_flight(const std::string& peer) const; // sent p2p, not yet acked
+    // The n of the stream's oldest unsettled line (the stamp's lo), or `otherwise` if none.
+    std::uint32_t lowest_unsettled(const std::string& stream, std::uint32_t otherwise) const;
+    bool within_direct_window(const OutLine& line) const {
+        return line.n < lowest_unsettled(line.stream, line.n) + kDirectWindow;
+    }
     bool empty() const { return lines_.empty(); }
     std::size_t size() const { return lines_.size(); }
     std::map<std::uint64_t, OutLine>& lines() { return lines_; }
+    const std::map<std::uint64_t, OutLine>& lines() const { return lines_; }
     std::optional<Time> next_wakeup() const;
 
   private:

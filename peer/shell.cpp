@@ -356,14 +356,14 @@ void Shell::arm_timer() {
     auto wake = client_->next_wakeup();
     if (finish_by_ && (!wake || *finish_by_ < *wake))
         wake = finish_by_;
-    // Input held back by the pacer alone (not by a missing answer, which a datagram or the
-    // request's own deadline ends) needs a wake-up when the pacer allows it: that is always
-    // later than now, so this timer cannot spin.
+    // Input held back by the pacer alone (not by a missing answer or a full direct window,
+    // which a datagram or the client's own timers end) needs a wake-up when the pacer allows
+    // it: that is always later than now, so this timer cannot spin.
     const Time t = now();
     if (!queued_.empty() && client_->state() == ConnectionState::Online && !waiting_for_answer() &&
         !client_->ready_for_input(t)) {
-        const Time ready = client_->input_ready_at(t);
-        if (!wake || ready < *wake)
+        const auto ready = client_->input_ready_at(t);
+        if (ready && (!wake || *ready < *wake))
             wake = ready;
     }
     if (!wake) {

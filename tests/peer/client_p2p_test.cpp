@@ -168,6 +168,36 @@ TEST_F(ClientP2pTest, APeerAckSettlesTheLine) {
     EXPECT_TRUE(to_server_as<proto::Direct>(later).empty());
 }
 
+TEST_F(ClientP2pTest, ADirectStreamGoesNoFurtherThanAWindowAboveItsOldestUnsettledLine) {
+    // Bob holds every line above a missing one, acked or not: what bounds his memory is the
+    // span above the oldest unsettled line, not the count of unacked ones (the NAT lab's
+    // direct_500 showed lines late when only the count was bounded).
+    direct_path_up(connect_to_bob());
+    const auto stuck = to_peers<proto::PeerText>(command(cmd::Say{"line 1"}));
+    ASSERT_EQ(stuck.size(), 1u);
+    std::uint32_t typed = 1;
+    std::uint32_t highest_sent = 1;
+    while (client_.ready_for_input(now_) && typed < 1000) {
+        ++typed;
+        for (const auto& [to, text] :
+             to_peers<proto::PeerText>(command(cmd::Say{"line " + std::to_string(typed)}))) {
+            highest_sent = std::max(highest_sent, text.stamp->n);
+            from_bob(to, proto::PeerAck{kNonce, text.id}); // every line but the first is acked
+        }
+    }
+    const auto window = OutgoingLines::kDirectWindow;
+    EXPECT_EQ(highest_sent, window); // n = 1 .. window went out
+    EXPECT_EQ(typed, window + 1);    // the next was taken, and holds input back
+    EXPECT_FALSE(client_.input_ready_at(now_).has_value()); // only an ack reopens it
+    const auto acked = from_bob(kBobPublic, proto::PeerAck{kNonce, stuck[0].second.id});
+    const auto next = to_peers<proto::PeerText>(acked);
+    ASSERT_EQ(next.size(), 1u);
+    EXPECT_EQ(next[0].second.stamp->n, window + 1);
+    EXPECT_EQ(next[0].second.stamp->lo, window + 1); // 2 .. window were acked
+    from_bob(kBobPublic, proto::PeerAck{kNonce, next[0].second.id});
+    EXPECT_TRUE(client_.ready_for_input(now_));
+}
+
 TEST_F(ClientP2pTest, SilentDirectPathFallsBackToRelayAndAsksForAFreshExchange) {
     direct_path_up(connect_to_bob());
     const auto out = run_until(now_ + 7s, /*answer_pings=*/true);

@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdio>
+#include <cstdlib>
 
 namespace chat::sim {
 namespace {
@@ -51,7 +52,11 @@ Tally tally(Sim& sim, const std::string& receiver, const std::string& author, in
 std::size_t undelivered(Sim& sim, const std::string& author) {
     std::size_t n = 0;
     for (const auto& e : sim.events<peer::ui::Error>(author))
-        n += e.line ? 1U : 0U;
+        if (e.line) {
+            ++n;
+            std::printf("undelivered at %s: %s: %s\n", author.c_str(), e.code.c_str(),
+                        e.text.c_str());
+        }
     return n;
 }
 
@@ -97,7 +102,8 @@ TEST(ReliabilitySim, FiveHundredRelayedLinesArriveOnceAndInOrderThroughLossAndDu
 
 TEST(ReliabilitySim, FiveHundredLinesOverADirectPathArriveOnceAndInOrder) {
     Nat na({198, 51, 100, 1}, false), nb({198, 51, 100, 2}, false);
-    Sim sim(33);
+    // SIM_SEED=N reruns it on another seed (to explore; CI runs the default).
+    Sim sim(std::getenv("SIM_SEED") ? std::stoul(std::getenv("SIM_SEED")) : 33);
     sim.add_peer("alice", ep("10.0.0.2:4000"), &na);
     sim.add_peer("bob", ep("10.0.1.2:4000"), &nb);
     sim.drive_for(1s);
@@ -105,10 +111,14 @@ TEST(ReliabilitySim, FiveHundredLinesOverADirectPathArriveOnceAndInOrder) {
     sim.drive_for(2s);
     ASSERT_EQ(sim.events<peer::ui::PathChanged>("alice").back().state, peer::PathState::Direct);
     hostile(sim.net);
-    for (int i = 0; i < 500; ++i) {
-        sim.command("alice", peer::cmd::Say{"alice " + std::to_string(i)}); // target: bob
-        sim.drive_for(20ms); // no server pacing on the direct path: 50 lines/s
-    }
+    // All 500 as fast as alice takes them, as the shell feeds a paste or a script (the NAT
+    // lab's direct_500 showed lines late when the author's window bounded the unacked lines,
+    // not the span a receiver must hold behind one missing line).
+    const Time start = sim.now;
+    for (int i = 0; i < 500; ++i)
+        sim.type("alice", peer::cmd::Say{"alice " + std::to_string(i)}); // target: bob
+    std::printf("measured: direct_500 all typed after %lld ms\n",
+                static_cast<long long>((sim.now - start) / 1ms));
     sim.drive_for(40s);
     const auto t = tally(sim, "bob", "alice", 500);
     std::size_t direct = 0;

@@ -62,6 +62,13 @@ class Sim {
         auto& p = peers_.at(name);
         absorb(p, p.client->on_command(c, now));
     }
+    // As the shell feeds a paste or a script: the next command waits (driving the world on)
+    // until the client is ready for input (its pacer, its direct windows).
+    void type(const std::string& name, const peer::Command& c) {
+        for (int i = 0; i < 100'000 && !client(name).ready_for_input(now); ++i)
+            drive_for(10ms);
+        command(name, c);
+    }
     void stop_peer(const std::string& name) { peers_.at(name).running = false; } // SIGKILL
 
     // Runs every core and the network until `until`, hopping to each wake-up or delivery.
