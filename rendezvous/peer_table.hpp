@@ -10,6 +10,7 @@
 #include "proto/message.hpp"
 
 #include <map>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -27,6 +28,10 @@ struct Peer {
     TokenBucket outbound_bytes;     // plain-text only: bytes it may be sent (it is unverified)
     Time last_heard{};
     bool plaintext = false;
+    // Its last create that succeeded: a resend of it (same id and room, the ok was lost) gets
+    // the same ok again instead of room_exists. One per session: a peer waits for each answer.
+    std::optional<proto::Ok> last_create;
+    std::string last_create_room;
 
     bool in_room(std::string_view room) const;
 };

@@ -533,6 +533,11 @@ void Server::handle_users(const proto::ListUsers& m, Peer& peer, const Request& 
 }
 
 void Server::handle_create(const proto::CreateRoom& m, Peer& peer, const Request& rq) {
+    if (peer.last_create && peer.last_create->id == m.id && peer.last_create_room == m.room &&
+        peer.in_room(m.room)) {
+        send(rq.out, peer, *peer.last_create); // a resend: its ok was lost
+        return;
+    }
     if (rooms_.exists(m.room)) {
         send_error(rq, &peer, m.id, ErrorCode::RoomExists,
                    "room " + quoted(m.room) + " already exists: use /join " + m.room);
@@ -562,7 +567,9 @@ void Server::handle_create(const proto::CreateRoom& m, Peer& peer, const Request
             send(rq.out, *member, proto::MemberJoined{m.room, x->name, peer.name});
     log_.info("created room=" + m.room + " by=" + peer.name +
               " members=" + std::to_string(added.size() + 1));
-    send(rq.out, peer, proto::Ok{m.id, std::move(unknown)});
+    peer.last_create = proto::Ok{m.id, std::move(unknown)};
+    peer.last_create_room = m.room;
+    send(rq.out, peer, *peer.last_create);
 }
 
 bool Server::answer_repeat(Peer& author, proto::RequestId id, const Request& rq) {

@@ -34,6 +34,15 @@ TEST_F(RoomsTest, JoiningTwiceIsHarmless) {
     EXPECT_EQ(again.datagrams.size(), 1u);
 }
 
+TEST_F(RoomsTest, ResentJoinIsAnsweredAgainAndTellsTheOtherMembersOnce) {
+    send(kAlice, proto::Join{token("alice"), 1, "dev"});
+    const auto first = send(kBob, proto::Join{token("bob"), 4, "dev"});
+    EXPECT_EQ(of_type<proto::MemberJoined>(sent_to(first, kAlice)).size(), 1u);
+    const auto again = send(kBob, proto::Join{token("bob"), 4, "dev"}); // its ok was lost
+    EXPECT_EQ(only<proto::Ok>(again, kBob).id, 4u);
+    EXPECT_TRUE(sent_to(again, kAlice).empty());
+}
+
 TEST_F(RoomsTest, LeaveTellsTheOthersAndEmptyRoomDisappears) {
     send(kAlice, proto::Join{token("alice"), 1, "dev"});
     send(kBob, proto::Join{token("bob"), 1, "dev"});
@@ -121,6 +130,22 @@ TEST_F(RoomsTest, CreatingAnExistingRoomIsAnError) {
     send(kAlice, proto::Join{token("alice"), 1, "dev"});
     const auto out = send(kBob, proto::CreateRoom{token("bob"), 2, "dev", {}});
     EXPECT_EQ(only<proto::Error>(out, kBob).code, ErrorCode::RoomExists);
+}
+
+TEST_F(RoomsTest, ResentCreateGetsTheSameOkAndTellsNobodyAgain) {
+    const auto first = send(kAlice, proto::CreateRoom{token("alice"), 3, "team", {"bob", "zed"}});
+    EXPECT_EQ(of_type<proto::MemberJoined>(sent_to(first, kBob)).size(), 1u);
+    const auto again = send(kAlice, proto::CreateRoom{token("alice"), 3, "team", {"bob", "zed"}});
+    const auto ok = only<proto::Ok>(again, kAlice);
+    EXPECT_EQ(ok.id, 3u);
+    EXPECT_EQ(ok.unknown, std::vector<std::string>{"zed"});
+    EXPECT_TRUE(sent_to(again, kBob).empty());
+}
+
+TEST_F(RoomsTest, CreatingYourOwnRoomAgainWithANewIdIsAnError) {
+    send(kAlice, proto::CreateRoom{token("alice"), 3, "team", {}});
+    const auto out = send(kAlice, proto::CreateRoom{token("alice"), 4, "team", {}});
+    EXPECT_EQ(only<proto::Error>(out, kAlice).code, ErrorCode::RoomExists);
 }
 
 TEST_F(ServerTest, LongRoomListIsPagedAndEveryPageFitsADatagram) {
