@@ -272,8 +272,9 @@ void Client::expire_requests(Time now, Outbox& out) {
     for (auto& [id, p] : pending_) {
         if (p.resend_at && now >= *p.resend_at && now < p.deadline &&
             reg_.state() == ConnectionState::Online) {
-            send(proto::Connect{*reg_.token(), id, p.names.front()}, out);
-            p.resend_at = now + cfg_.connect_resend;
+            out.datagrams.push_back({cfg_.server, p.wire});
+            ++p.sends;
+            p.resend_at = now + resend_wait(p);
         }
     }
     for (auto it = pending_.begin(); it != pending_.end();) {
@@ -326,6 +327,32 @@ proto::RequestId Client::request(Pending p, Time now) {
     p.deadline = now + cfg_.request_timeout;
     pending_[id] = std::move(p);
     return id;
+}
+
+void Client::send_request(proto::RequestId id, const proto::Message& m, Time now, Outbox& out) {
+    Pending& p = pending_.at(id);
+    p.wire = proto::encode(m);
+    p.sends = 1;
+    p.resend_at = now + resend_wait(p);
+    out.datagrams.push_back({cfg_.server, p.wire});
+}
+
+Duration Client::resend_wait(const Pending& p) {
+    // Each connect the server answers starts a fresh exchange (a new nonce, both sides punch
+    // again), so it is repeated no faster than a punch needs to get going.
+    if (p.kind == Pending::Kind::Connect || p.kind == Pending::Kind::Reconnect)
+        return cfg_.connect_resend;
+    return relay_rtt().backoff(p.sends);
+}
+
+proto::RttEstimator& Client::relay_rtt() {
+    if (!server_rtt_seeded_ && reg_.rtt()) {
+        // Until a line has measured it, the heartbeat's round trip is the best guess at how
+        // long the server takes to answer.
+        server_rtt_.sample(*reg_.rtt());
+        server_rtt_seeded_ = true;
+    }
+    return server_rtt_;
 }
 
 void Client::send(const proto::Message& m, Outbox& out) const {
@@ -456,9 +483,9 @@ void Client::command(const cmd::Help&, Time, Outbox& out) {
 void Client::command(const cmd::Join& c, Time now, Outbox& out) {
     if (!require_online(out))
         return;
-    Pending p{Pending::Kind::Join, {}, c.room, {}, {}, {}, 0, false, {}};
+    Pending p{.kind = Pending::Kind::Join, .room = c.room};
     const auto id = request(std::move(p), now);
-    send(proto::Join{*reg_.token(), id, c.room}, out);
+    send_request(id, proto::Join{*reg_.token(), id, c.room}, now, out);
 }
 
 void Client::command(const cmd::Leave& c, Time now, Outbox& out) {
@@ -474,25 +501,28 @@ void Client::command(const cmd::Leave& c, Time now, Outbox& out) {
     }
     if (!require_online(out))
         return;
-    Pending p{Pending::Kind::Leave, {}, room, {}, {}, {}, 0, false, {}};
+    Pending p{.kind = Pending::Kind::Leave, .room = room};
     const auto id = request(std::move(p), now);
-    send(proto::Leave{*reg_.token(), id, room}, out);
+    send_request(id, proto::Leave{*reg_.token(), id, room}, now, out);
 }
 
 void Client::command(const cmd::Rooms&, Time now, Outbox& out) {
     if (!require_online(out))
         return;
-    Pending p{Pending::Kind::Rooms, {}, {}, {}, {}, {}, 1, false, {}};
+    Pending p{.kind = Pending::Kind::Rooms, .pages = 1};
     const auto id = request(std::move(p), now);
-    send(proto::ListRooms{*reg_.token(), id, 0}, out);
+    send_request(id, proto::ListRooms{*reg_.token(), id, 0}, now, out);
 }
 
 void Client::command(const cmd::Users& c, Time now, Outbox& out) {
     if (!require_online(out))
         return;
-    Pending p{Pending::Kind::Users, {}, c.room.value_or(""), {}, {}, {}, 1, c.room.has_value(), {}};
+    Pending p{.kind = Pending::Kind::Users,
+              .room = c.room.value_or(""),
+              .pages = 1,
+              .users_in_room = c.room.has_value()};
     const auto id = request(std::move(p), now);
-    send(proto::ListUsers{*reg_.token(), id, c.room, 0}, out);
+    send_request(id, proto::ListUsers{*reg_.token(), id, c.room, 0}, now, out);
 }
 
 void Client::command(const cmd::Msg& c, Time now, Outbox& out) {
@@ -508,9 +538,9 @@ void Client::command(const cmd::Msg& c, Time now, Outbox& out) {
 void Client::command(const cmd::Create& c, Time now, Outbox& out) {
     if (!require_online(out))
         return;
-    Pending p{Pending::Kind::Create, {}, c.room, c.members, {}, {}, 0, false, {}};
+    Pending p{.kind = Pending::Kind::Create, .room = c.room, .names = c.members};
     const auto id = request(std::move(p), now);
-    send(proto::CreateRoom{*reg_.token(), id, c.room, c.members}, out);
+    send_request(id, proto::CreateRoom{*reg_.token(), id, c.room, c.members}, now, out);
 }
 
 void Client::command(const cmd::Room& c, Time, Outbox& out) {
@@ -542,10 +572,9 @@ void Client::command(const cmd::Connect& c, Time now, Outbox& out) {
     }
     if (!require_online(out))
         return;
-    Pending p{Pending::Kind::Connect, {}, {}, {c.name}, {}, {}, 0, false, {}};
-    p.resend_at = now + cfg_.connect_resend;
+    Pending p{.kind = Pending::Kind::Connect, .names = {c.name}};
     const auto id = request(std::move(p), now);
-    send(proto::Connect{*reg_.token(), id, c.name}, out);
+    send_request(id, proto::Connect{*reg_.token(), id, c.name}, now, out);
 }
 
 void Client::command(const cmd::Disconnect&, Time, Outbox& out) {
@@ -585,9 +614,9 @@ void Client::handle(const proto::Welcome& m, Time now, Outbox& out) {
             // Joined optimistically, so a line typed at once goes to the right room: the
             // join reaches the server before it, on the same socket.
             rooms_.insert(cfg_.room);
-            Pending p{Pending::Kind::Join, {}, cfg_.room, {}, {}, {}, 0, false, {}};
+            Pending p{.kind = Pending::Kind::Join, .room = cfg_.room};
             const auto id = request(std::move(p), now);
-            send(proto::Join{*reg_.token(), id, cfg_.room}, out);
+            send_request(id, proto::Join{*reg_.token(), id, cfg_.room}, now, out);
         }
         set_target({Target::Kind::Room, cfg_.room}, out);
         return;
@@ -601,15 +630,15 @@ void Client::handle(const proto::Welcome& m, Time now, Outbox& out) {
         for (const auto& room : rooms_) {
             if (room == proto::kLobby)
                 continue;
-            Pending p{Pending::Kind::Rejoin, {}, room, {}, {}, {}, 0, false, {}};
+            Pending p{.kind = Pending::Kind::Rejoin, .room = room};
             const auto id = request(std::move(p), now);
-            send(proto::Join{*reg_.token(), id, room}, out);
+            send_request(id, proto::Join{*reg_.token(), id, room}, now, out);
             rejoined.push_back(room);
         }
         if (rooms_.count(proto::kLobby) == 0) {
-            Pending p{Pending::Kind::Unjoin, {}, proto::kLobby, {}, {}, {}, 0, false, {}};
+            Pending p{.kind = Pending::Kind::Unjoin, .room = proto::kLobby};
             const auto id = request(std::move(p), now);
-            send(proto::Leave{*reg_.token(), id, proto::kLobby}, out);
+            send_request(id, proto::Leave{*reg_.token(), id, proto::kLobby}, now, out);
         }
     }
     out.events.emplace_back(ui::Connection{
@@ -662,6 +691,10 @@ void Client::handle(const proto::Error& m, Time now, Outbox& out) {
         out.events.emplace_back(ui::Error{code, m.text});
         return;
     }
+    if (is_repeat_answer(*p, m.code)) {
+        answered(std::move(*p), {}, out);
+        return;
+    }
     if (p->kind == Pending::Kind::Join && rooms_.count(p->room) != 0 && target_.name == p->room) {
         rooms_.erase(p->room); // the optimistic --room join failed
         retarget_after_leaving(p->room, out);
@@ -700,6 +733,10 @@ void Client::handle(const proto::Ok& m, Time now, Outbox& out) {
         return; // late (already reported as unanswered) or a duplicate
     Pending p = std::move(it->second);
     pending_.erase(it);
+    answered(std::move(p), m.unknown, out);
+}
+
+void Client::answered(Pending p, const std::vector<std::string>& unknown, Outbox& out) {
     switch (p.kind) {
     case Pending::Kind::Join:
         incoming_.forget_stream(OutgoingLines::room_stream(p.room));
@@ -726,9 +763,15 @@ void Client::handle(const proto::Ok& m, Time now, Outbox& out) {
     case Pending::Kind::Reconnect:
         break;
     }
-    if (!m.unknown.empty() && p.kind == Pending::Kind::Create)
-        out.events.emplace_back(ui::Error{"no_such_user", "not online: " + join(m.unknown, ", ") +
+    if (!unknown.empty() && p.kind == Pending::Kind::Create)
+        out.events.emplace_back(ui::Error{"no_such_user", "not online: " + join(unknown, ", ") +
                                                               " (not added to " + p.room + ")"});
+}
+
+bool Client::is_repeat_answer(const Pending& p, proto::ErrorCode code) const {
+    // A resent leave whose first copy got through (its ok was lost) finds us out already.
+    const bool gone = code == proto::ErrorCode::NotInRoom || code == proto::ErrorCode::NoSuchRoom;
+    return p.kind == Pending::Kind::Leave && p.sends > 1 && gone && rooms_.count(p.room) != 0;
 }
 
 void Client::handle(const proto::RoomList& m, Time now, Outbox& out) {
@@ -741,7 +784,7 @@ void Client::handle(const proto::RoomList& m, Time now, Outbox& out) {
     if (m.next && p.pages < cfg_.max_list_pages) {
         ++p.pages;
         const auto id = request(std::move(p), now);
-        send(proto::ListRooms{*reg_.token(), id, *m.next}, out);
+        send_request(id, proto::ListRooms{*reg_.token(), id, *m.next}, now, out);
         return;
     }
     out.events.emplace_back(ui::RoomList{std::move(p.room_pages), m.total});
@@ -760,7 +803,7 @@ void Client::handle(const proto::UserList& m, Time now, Outbox& out) {
         if (p.users_in_room)
             room = p.room;
         const auto id = request(std::move(p), now);
-        send(proto::ListUsers{*reg_.token(), id, room, *m.next}, out);
+        send_request(id, proto::ListUsers{*reg_.token(), id, room, *m.next}, now, out);
         return;
     }
     std::optional<std::string> room;
@@ -890,10 +933,9 @@ void Client::apply(const PathOutput& po, Outbox& out, Time now) {
     if (po.wants_exchange && reg_.state() == ConnectionState::Online) {
         // Ask the rendezvous for fresh endpoints: both sides get `peer` and punch together.
         const std::string& name = *po.wants_exchange;
-        Pending p{Pending::Kind::Reconnect, {}, {}, {name}, {}, {}, 0, false, {}};
-        p.resend_at = now + cfg_.connect_resend;
+        Pending p{.kind = Pending::Kind::Reconnect, .names = {name}};
         const auto id = request(std::move(p), now);
-        send(proto::Connect{*reg_.token(), id, name}, out);
+        send_request(id, proto::Connect{*reg_.token(), id, name}, now, out);
     }
 }
 
@@ -1011,18 +1053,12 @@ void Client::send_p2p(OutLine& line, Time now, Outbox& out) {
 }
 
 void Client::send_relayed(OutLine& line, Time now, Outbox& out) {
-    if (!server_rtt_seeded_ && reg_.rtt()) {
-        // Until a line has measured it, the heartbeat's round trip is the best guess at how
-        // long the server takes to answer a say.
-        server_rtt_.sample(*reg_.rtt());
-        server_rtt_seeded_ = true;
-    }
     if (!line.request)
         line.request = next_id_++;
     ++line.relay_tries;
     line.relay_sent = now;
     // Taken: only a poll now and then (the final ok may be lost, or the server restart).
-    line.relay_due = now + (line.taken ? kTakenPoll : server_rtt_.backoff(line.relay_tries));
+    line.relay_due = now + (line.taken ? kTakenPoll : relay_rtt().backoff(line.relay_tries));
     const auto stamp = outgoing_.stamp(line);
     if (line.room)
         send(proto::Say{*reg_.token(), *line.request, *line.room, line.text, stamp}, out);

@@ -4,10 +4,11 @@
 // prints in here; logging goes through the injected Logger, randomness through the Rng.
 //
 // Registration and heartbeat timing live in Registration; this class owns what is said:
-// requests and their answers, rooms, the current target, and chat lines: every line typed
-// goes into OutgoingLines and is sent (over the direct path when one is up for a single
-// recipient, else relayed) and resent until it is settled; every line received goes through
-// IncomingLines, which shows each once and in order (see "Reliable delivery", PROTOCOL.md).
+// requests (each resent until answered) and their answers, rooms, the current target, and
+// chat lines: every line typed goes into OutgoingLines and is sent (over the direct path when
+// one is up for a single recipient, else relayed) and resent until it is settled; every line
+// received goes through IncomingLines, which shows each once and in order (see "Reliable
+// delivery", PROTOCOL.md).
 #pragma once
 
 #include "commands.hpp"
@@ -105,17 +106,21 @@ class Client {
             Connect,
             Reconnect // a fresh endpoint exchange asked for by a path, not by the user
         };
-        Kind kind;
-        Time deadline;
-        std::string room;               // Join, Rejoin, Leave, Unjoin, Say, Users, Create
-        std::vector<std::string> names; // Create members, Connect name
-        std::vector<proto::RoomInfo> room_pages;
-        std::vector<std::string> user_pages;
+        // Every field has a default, so each request names only what it uses.
+        Kind kind = Kind::Join;
+        Time deadline{};
+        std::string room{};               // Join, Rejoin, Leave, Unjoin, Say, Users, Create
+        std::vector<std::string> names{}; // Create members, Connect name
+        std::vector<proto::RoomInfo> room_pages{};
+        std::vector<std::string> user_pages{};
         std::size_t pages = 0;
         bool users_in_room = false;
-        // Connect and Reconnect: the exchange is one datagram each way and no lost one may
-        // cost a direct path, so the request is sent again at this time until answered.
-        std::optional<Time> resend_at;
+        // Every request is sent again at this time until answered or `deadline`: one lost
+        // datagram, either way, must not cost the user a no_answer (or a direct path). Each
+        // request is harmless to repeat at the server (PROTOCOL.md, "Requests are resent").
+        std::optional<Time> resend_at{};
+        std::string wire{}; // the request as first sent, for the resends
+        unsigned sends = 0; // so far, the first included
     };
 
     // Commands.
@@ -187,8 +192,14 @@ class Client {
     void expire_requests(Time now, Outbox& out);
     void fail_request(const Pending& p, std::string code, std::string_view why, Outbox& out);
 
-    // Requests.
+    // Requests: request() files it under a fresh id, send_request() sends it and arms the
+    // resend; expire_requests() resends and finally fails it.
     proto::RequestId request(Pending p, Time now);
+    void send_request(proto::RequestId id, const proto::Message& m, Time now, Outbox& out);
+    Duration resend_wait(const Pending& p);
+    proto::RttEstimator& relay_rtt(); // seeded from the heartbeat's RTT until it has a sample
+    void answered(Pending p, const std::vector<std::string>& unknown, Outbox& out);
+    bool is_repeat_answer(const Pending& p, proto::ErrorCode code) const;
     void send(const proto::Message& m, Outbox& out) const;
     void set_target(Target t, Outbox& out);
     void retarget_after_leaving(const std::string& room, Outbox& out);
