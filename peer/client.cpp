@@ -839,6 +839,10 @@ void Client::handle(const proto::MemberLeft& m, Outbox& out) {
 }
 
 void Client::handle(const proto::PeerInfo& m, Time now, Outbox& out) {
+    if (m.d)
+        acks_.add(*m.d, now); // a resend too: the server resends until it hears an ack
+    if (const auto it = paths_.find(m.name); it != paths_.end() && it->second.accepts(m.nonce))
+        return; // an exchange we already have (every exchange has a fresh nonce): a resend
     introduced_[m.name] = m;
     std::optional<Pending::Kind> asked; // which of our requests this answers, if any
     for (auto it = pending_.begin(); it != pending_.end(); ++it) {

@@ -305,6 +305,7 @@ Message read_peer_info(Fields& f) {
     m.private_endpoints = f.endpoint_list("priv");
     m.nonce = f.string("nonce", [](std::string_view s) { return is_lower_hex(s, kNonceHexChars); });
     m.initiator = f.boolean("init");
+    m.d = f.maybe_u32("d");
     return m;
 }
 Message read_shutdown(Fields&) {
@@ -589,6 +590,8 @@ struct Writer {
         j["priv"] = endpoint_array(m.private_endpoints);
         j["nonce"] = m.nonce;
         j["init"] = m.initiator;
+        if (m.d)
+            j["d"] = *m.d;
         return j;
     }
     OutJson operator()(const Shutdown&) const { return header("shutdown"); }

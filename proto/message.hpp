@@ -92,7 +92,7 @@ struct Connect {
     RequestId id;
     std::string name;
 };
-struct Got { // a member acknowledges msg/dm_msg deliveries (selectively, any order)
+struct Got { // a member acknowledges msg/dm_msg/peer deliveries (selectively, any order)
     Token token;
     std::vector<DeliveryId> d; // 1..kMaxAcksPerGot
 };
@@ -179,6 +179,8 @@ struct PeerInfo {
     std::vector<Endpoint> private_endpoints; // 0..kMaxPrivateEndpoints
     std::string nonce;                       // kNonceHexChars, shared by both sides
     bool initiator = false;                  // true at the side that sent connect
+    // Present (to the target only): ack it with `got`; resent until then, like a chat line.
+    std::optional<DeliveryId> d = std::nullopt;
 };
 struct Shutdown {}; // the server is going away
 

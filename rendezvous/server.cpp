@@ -683,9 +683,22 @@ void Server::handle_connect(const proto::Connect& m, Peer& peer, const Request& 
     const std::string nonce = rng_.hex(proto::kNonceHexChars);
     send(rq.out, peer,
          proto::PeerInfo{target->name, target->endpoint, target->private_endpoints, nonce, true});
-    send(rq.out, *target,
-         proto::PeerInfo{peer.name, peer.endpoint, peer.private_endpoints, nonce, false});
+    send_exchange_to_target(
+        rq.out, *target,
+        proto::PeerInfo{peer.name, peer.endpoint, peer.private_endpoints, nonce, false});
     log_.info("exchanged a=" + peer.name + " b=" + target->name);
+}
+
+void Server::send_exchange_to_target(Outbox& out, const Peer& target, const proto::PeerInfo& m) {
+    // The initiator resends connect until its own `peer` arrives, but nothing would make good
+    // a lost one to the target, which then never punches. So the target's goes like a chat
+    // line with no author: with a d, resent at the target's RTO until its got (Deliveries).
+    const std::string json = proto::encode(m);
+    auto fanout = deliveries_.open_line(std::nullopt, json, {}, true);
+    send_line(out, fanout, target, json);
+    Deliveries::Output done;
+    deliveries_.close_line(std::move(fanout), now_, done);
+    send_delivery_output(out, done);
 }
 
 // ---------------------------------------------------------------- sending

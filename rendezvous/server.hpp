@@ -138,6 +138,8 @@ class Server {
     // handled here.
     bool answer_repeat(Peer& author, proto::RequestId id, const Request& rq);
     void handle_connect(const proto::Connect& m, Peer& peer, const Request& rq);
+    // The target's half of an exchange, sent reliably (acked by got): see handle_connect.
+    void send_exchange_to_target(Outbox& out, const Peer& target, const proto::PeerInfo& m);
 
     // Sessions.
     Peer& register_peer(const proto::Hello& m, const Request& rq);

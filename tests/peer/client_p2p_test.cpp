@@ -247,6 +247,19 @@ TEST_F(ClientP2pTest, TheOtherSidePunchesWithoutChangingItsTarget) {
     EXPECT_EQ(events_as<ui::PeerFound>(out).size(), 1u);
 }
 
+TEST_F(ClientP2pTest, TheTargetAcksItsExchangeAndTakesAResendAsNoNews) {
+    const proto::PeerInfo info{"bob", kBobPublic, {}, kNonce, false, 41};
+    from_server(info);
+    const auto acked = run_until(now_ + 200ms, /*answer_pings=*/true);
+    const auto got = to_server_as<proto::Got>(acked);
+    ASSERT_EQ(got.size(), 1u);
+    EXPECT_EQ(got[0].d, std::vector<proto::DeliveryId>{41});
+    const auto again = from_server(info); // our got was lost: the server sent it again
+    EXPECT_TRUE(again.events.empty());
+    EXPECT_TRUE(to_peers<proto::Probe>(again).empty()); // punching goes on, not from scratch
+    EXPECT_EQ(to_server_as<proto::Got>(run_until(now_ + 200ms, true)).size(), 1u);
+}
+
 TEST_F(ClientP2pTest, StatusShowsEachPeersPath) {
     direct_path_up(connect_to_bob());
     now_ += 500ms;

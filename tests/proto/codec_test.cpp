@@ -127,6 +127,8 @@ TEST(Codec, RepliesAndEventsRoundTrip) {
     const auto p = round_trip(PeerInfo{"bob", kPub, {kPriv}, std::string(32, 'f'), true});
     EXPECT_TRUE(p.initiator);
     EXPECT_EQ(p.private_endpoints, std::vector<Endpoint>{kPriv});
+    EXPECT_FALSE(p.d.has_value());
+    EXPECT_EQ(round_trip(PeerInfo{"bob", kPub, {}, std::string(32, 'f'), false, 7}).d, 7u);
     (void)round_trip(Shutdown{});
 }
 

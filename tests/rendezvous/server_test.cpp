@@ -210,6 +210,23 @@ TEST_F(ServerTest, ConnectGivesBothSidesTheOthersEndpointsAndOneNonce) {
     EXPECT_EQ(for_alice.nonce.size(), 32u);
 }
 
+TEST_F(ServerTest, TargetsHalfOfAnExchangeIsResentUntilItsGot) {
+    const auto tok = register_peer("alice", kAlice);
+    const auto bob = register_peer("bob", kBob);
+    const auto out = send(kAlice, proto::Connect{tok, 9, "bob"});
+    EXPECT_FALSE(only<proto::PeerInfo>(out, kAlice).d.has_value()); // alice resends connect
+    const auto first = only<proto::PeerInfo>(out, kBob);
+    ASSERT_TRUE(first.d.has_value());
+    const auto resent = server_.on_tick(now_ + 1s); // the first RTO: lost, as far as it knows
+    const auto again = only<proto::PeerInfo>(resent, kBob);
+    EXPECT_EQ(again.nonce, first.nonce);
+    EXPECT_EQ(again.d, first.d);
+    EXPECT_TRUE(sent_to(resent, kAlice).empty());
+    now_ += 1s;
+    send(kBob, proto::Got{bob, {*first.d}});
+    EXPECT_TRUE(server_.on_tick(now_ + 5s).datagrams.empty()); // before anyone is evicted
+}
+
 TEST_F(ServerTest, ConnectToOfflinePeerOrSelfIsAnError) {
     const auto tok = register_peer("alice", kAlice);
     EXPECT_EQ(only<proto::Error>(send(kAlice, proto::Connect{tok, 1, "bob"}), kAlice).code,
