@@ -114,6 +114,19 @@ class Sim {
                    : 0;
     }
     void watch_server_for(const std::string& needle) { server_seen_containing_[needle] = 0; }
+    Net::NodeId server_node() const { return server_node_; }
+    // Loses the first datagram `from` sends whose bytes contain `needle` (one chosen loss).
+    void drop_first(Net::NodeId from, std::string needle) {
+        chosen_losses_ = 0;
+        net.drop_if = [this, from, needle = std::move(needle)](Net::NodeId f, const Endpoint&,
+                                                               std::string_view bytes) {
+            if (chosen_losses_ != 0 || f != from || bytes.find(needle) == std::string_view::npos)
+                return false;
+            ++chosen_losses_;
+            return true;
+        };
+    }
+    std::size_t chosen_losses() const { return chosen_losses_; } // so far, by drop_first
 
     Net net;
     Time now{};
@@ -151,6 +164,7 @@ class Sim {
     Net::NodeId server_node_;
     std::map<std::string, SimPeer> peers_;
     std::map<std::string, std::size_t> server_seen_containing_;
+    std::size_t chosen_losses_ = 0;
 };
 
 } // namespace chat::sim

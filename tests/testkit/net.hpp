@@ -9,11 +9,13 @@
 #include "proto/time.hpp"
 
 #include <deque>
+#include <functional>
 #include <map>
 #include <optional>
 #include <random>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace chat::testkit {
@@ -85,6 +87,8 @@ class Net {
         const Node& src = nodes_[from];
         if (src.cut || (loss > 0 && std::uniform_real_distribution<>(0, 1)(rng_) < loss))
             return;
+        if (drop_if && drop_if(from, to, bytes))
+            return;
         const auto route = resolve(from, to);
         if (!route || nodes_[route->first].cut)
             return;
@@ -116,6 +120,8 @@ class Net {
     Duration jitter{0}; // extra random delay: reorders datagrams
     double loss = 0;
     double duplicate = 0; // probability that a datagram arrives twice (each copy its own delay)
+    // A chosen loss: true drops this datagram (e.g. the first one carrying some message).
+    std::function<bool(NodeId from, const proto::Endpoint& to, std::string_view bytes)> drop_if;
 
   private:
     Duration one_way_delay() {
