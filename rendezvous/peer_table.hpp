@@ -5,6 +5,7 @@
 
 #include "expiry_index.hpp"
 #include "rate_limit.hpp"
+#include "session_token.hpp"
 
 #include "proto/endpoint.hpp"
 #include "proto/message.hpp"
@@ -21,11 +22,10 @@ struct Peer {
     PeerId id = 0;
     std::string name;         // a valid name, or "ip:port" for a plain-text client
     proto::Endpoint endpoint; // where it is now (moves on migration)
-    proto::Token token;       // empty for a plain-text client
+    SessionToken token;       // empty for a plain-text client
     std::vector<proto::Endpoint> private_endpoints; // <= kMaxPrivateEndpoints
     std::vector<std::string> rooms; // rooms joined, <= ServerConfig::max_rooms_per_peer
-    TokenBucket inbound;            // datagrams it may send
-    TokenBucket outbound_bytes;     // plain-text only: bytes it may be sent (it is unverified)
+    TokenBucket inbound;            // datagrams it may send (at the session rate)
     Time last_heard{};
     bool plaintext = false;
     // Its last create that succeeded: a resend of it (same id and room, the ok was lost) gets

@@ -1,6 +1,7 @@
 // Token buckets: one per registered session (datagrams in, and bytes out for plain-text
 // clients), and a bounded LRU table of buckets for sources without a session, so a flood
-// from many addresses costs a fixed amount of memory.
+// from many addresses costs a fixed amount of memory. A bucket keeps only its level; the
+// rate it refills at is its owner's (BucketRate), the same for every bucket of a kind.
 #pragma once
 
 #include "proto/endpoint.hpp"
@@ -13,15 +14,21 @@
 
 namespace chat::rdv {
 
+// How fast a kind of bucket refills and how much it holds. Every bucket of a kind shares
+// one, kept by its owner and passed in, so a bucket is 16 bytes: one per registered peer.
+struct BucketRate {
+    double per_second = 0;
+    double burst = 0;
+};
+
 class TokenBucket {
   public:
     TokenBucket() = default;
-    TokenBucket(double per_second, double burst, Time now)
-        : rate_(per_second), burst_(burst), tokens_(burst), last_(now) {}
+    TokenBucket(const BucketRate& rate, Time now) : tokens_(rate.burst), last_(now) {}
 
     // Takes `cost` tokens if the bucket has them; `now` must not go back.
-    bool try_take(Time now, double cost = 1.0) {
-        refill(now);
+    bool try_take(const BucketRate& rate, Time now, double cost = 1.0) {
+        refill(rate, now);
         if (tokens_ < cost)
             return false;
         tokens_ -= cost;
@@ -29,15 +36,13 @@ class TokenBucket {
     }
 
   private:
-    void refill(Time now) {
+    void refill(const BucketRate& rate, Time now) {
         if (now <= last_)
             return;
         const double seconds = std::chrono::duration<double>(now - last_).count();
-        tokens_ = std::min(burst_, tokens_ + seconds * rate_);
+        tokens_ = std::min(rate.burst, tokens_ + seconds * rate.per_second);
         last_ = now;
     }
-    double rate_ = 0;
-    double burst_ = 0;
     double tokens_ = 0;
     Time last_{};
 };
@@ -48,7 +53,7 @@ class TokenBucket {
 class SourceLimiter {
   public:
     SourceLimiter(std::size_t capacity, double per_second, double burst)
-        : capacity_(capacity), rate_(per_second), burst_(burst) {}
+        : capacity_(capacity), rate_{per_second, burst} {}
 
     bool allow(const proto::Endpoint& from, Time now) {
         auto it = index_.find(from);
@@ -57,12 +62,12 @@ class SourceLimiter {
                 index_.erase(lru_.back().first);
                 lru_.pop_back();
             }
-            lru_.emplace_front(from, TokenBucket(rate_, burst_, now));
+            lru_.emplace_front(from, TokenBucket(rate_, now));
             it = index_.emplace(from, lru_.begin()).first;
         } else {
             lru_.splice(lru_.begin(), lru_, it->second);
         }
-        return it->second->second.try_take(now);
+        return it->second->second.try_take(rate_, now);
     }
     void forget(const proto::Endpoint& from) {
         if (auto it = index_.find(from); it != index_.end()) {
@@ -75,8 +80,7 @@ class SourceLimiter {
   private:
     using Entry = std::pair<proto::Endpoint, TokenBucket>;
     std::size_t capacity_;
-    double rate_;
-    double burst_;
+    BucketRate rate_;
     std::list<Entry> lru_;
     std::unordered_map<proto::Endpoint, std::list<Entry>::iterator, proto::EndpointHash> index_;
 };

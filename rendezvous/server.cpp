@@ -25,6 +25,9 @@ using proto::LeaveReason;
 // reply (entries plus ~120 bytes of envelope) always fits kMaxDatagram.
 constexpr std::size_t kListPageBudget = 900;
 
+// Debug lines about drops: 10 a second, bursts of 20. A flood must not flood the log.
+constexpr BucketRate kDropLogRate{10, 20};
+
 template <typename T>
 constexpr bool kIsRequest =
     std::is_same_v<T, proto::Bye> || std::is_same_v<T, proto::Join> ||
@@ -74,7 +77,7 @@ Server::Server(const ServerConfig& cfg, Rng& rng, Logger& log, Time now)
       deliveries_(
           Deliveries::Limits{cfg.max_in_flight_per_member, cfg.max_in_flight, kMaxLinesInFlight}),
       sources_(cfg.source_limiter_entries, cfg.source_datagrams_per_second, cfg.source_burst),
-      drop_log_budget_(10, 20, now), now_(now), last_stats_(now) {
+      drop_log_budget_(kDropLogRate, now), now_(now), last_stats_(now) {
     if (cfg_.stats_every > Duration::zero())
         next_stats_ = now + cfg_.stats_every;
 }
@@ -92,7 +95,7 @@ Outbox Server::on_datagram(const proto::Endpoint& from, std::string_view bytes, 
     }
     Peer* peer = peers_.find_by_endpoint(from);
     const bool allowed =
-        peer != nullptr ? peer->inbound.try_take(now_) : sources_.allow(from, now_);
+        peer != nullptr ? peer->inbound.try_take(session_rate_, now_) : sources_.allow(from, now_);
     if (!allowed) {
         drop(proto::DropReason::RateLimited, from, "");
         return out;
@@ -225,7 +228,7 @@ Peer* Server::authenticate(const proto::Token& token, std::optional<proto::Reque
         send_error(rq, nullptr, id, ErrorCode::NoSession, "hello first");
         return nullptr;
     }
-    if (token != peer->token) {
+    if (!peer->token.matches(token)) {
         drop(proto::DropReason::BadToken, rq.from, "token does not match " + peer->name);
         return nullptr;
     }
@@ -283,10 +286,9 @@ Peer* Server::register_plaintext(const Request& rq) {
     p.name = rq.from.to_string();
     p.endpoint = rq.from;
     p.plaintext = true;
-    p.inbound = TokenBucket(cfg_.session_datagrams_per_second, cfg_.session_burst, now_);
-    p.outbound_bytes =
-        TokenBucket(cfg_.plaintext_bytes_per_second, cfg_.plaintext_burst_bytes, now_);
+    p.inbound = TokenBucket(session_rate_, now_);
     Peer& peer = peers_.add(std::move(p));
+    unverified_budgets_.emplace(peer.id, TokenBucket(plaintext_rate_, now_));
     sources_.forget(rq.from);
     put_in_room(peer, proto::kLobby, rq.out, std::nullopt);
     log_.info("registered name=" + peer.name + " kind=plaintext");
@@ -302,7 +304,8 @@ void Server::handle_hello(const proto::Hello& m, Peer* at_source, const Request&
         // so a spoofer never sees the token. That includes a client that still carries the
         // token of a session the server has since evicted: its hello made a new session whose
         // welcome was lost, and it asks again with the old token from the same address.
-        const bool owner = (m.token && *m.token == holder->token) || holder->endpoint == rq.from;
+        const bool owner =
+            (m.token && holder->token.matches(*m.token)) || holder->endpoint == rq.from;
         if (owner) {
             if (holder->endpoint != rq.from)
                 migrate(*holder, at_source, rq);
@@ -340,9 +343,10 @@ Peer& Server::register_peer(const proto::Hello& m, const Request& rq) {
     Peer p;
     p.name = m.name;
     p.endpoint = rq.from;
-    p.token = rng_.hex(proto::kTokenHexChars); // never the client's: it must not choose
+    // Never the client's: it must not choose.
+    p.token = SessionToken::from_hex(rng_.hex(proto::kTokenHexChars));
     p.private_endpoints = m.private_endpoints;
-    p.inbound = TokenBucket(cfg_.session_datagrams_per_second, cfg_.session_burst, now_);
+    p.inbound = TokenBucket(session_rate_, now_);
     Peer& peer = peers_.add(std::move(p));
     sources_.forget(rq.from);
     refresh(peer);
@@ -354,7 +358,8 @@ Peer& Server::register_peer(const proto::Hello& m, const Request& rq) {
 }
 
 proto::Welcome Server::welcome_for(const Peer& peer) const {
-    return proto::Welcome{peer.name, peer.endpoint, peer.token, cfg_.heartbeat(), cfg_.timeout};
+    return proto::Welcome{peer.name, peer.endpoint, peer.token.hex(), cfg_.heartbeat(),
+                          cfg_.timeout};
 }
 
 void Server::migrate(Peer& peer, Peer* at_source, const Request& rq) {
@@ -393,6 +398,7 @@ void Server::end_session(PeerId id, LeaveReason why, Outbox& out) {
     deliveries_.end_session(id, now_, gave_up);
     send_delivery_output(out, gave_up);
     expiry_.disarm(id);
+    unverified_budgets_.erase(id);
     peers_.remove(id);
 }
 
@@ -708,7 +714,8 @@ void Server::send(Outbox& out, Peer& to, const proto::Message& msg) {
 }
 
 void Server::send_bytes(Outbox& out, Peer& to, std::string bytes) {
-    if (to.plaintext && !to.outbound_bytes.try_take(now_, static_cast<double>(bytes.size()))) {
+    if (to.plaintext && !unverified_budgets_.at(to.id).try_take(
+                            plaintext_rate_, now_, static_cast<double>(bytes.size()))) {
         ++traffic_.plaintext_capped;
         return;
     }
@@ -811,7 +818,7 @@ void Server::count_sent(const Outbox& out) {
 
 void Server::drop(proto::DropReason reason, const proto::Endpoint& from, std::string_view detail) {
     drops_.add(reason);
-    if (log_.enabled(LogLevel::Debug) && drop_log_budget_.try_take(now_))
+    if (log_.enabled(LogLevel::Debug) && drop_log_budget_.try_take(kDropLogRate, now_))
         log_.debug("dropped reason=" + std::string(proto::name(reason)) + " from=" +
                    from.to_string() + (detail.empty() ? "" : " detail=") + std::string(detail));
 }

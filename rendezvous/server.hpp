@@ -22,6 +22,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 namespace chat::rdv {
@@ -187,6 +188,13 @@ class Server {
     ExpiryIndex expiry_;
     Deliveries deliveries_; // lines in flight to members, until acked or given up
     Rooms rooms_;
+    // Each session's inbound datagrams, and the bytes each (unverified) plain-text client
+    // may be sent.
+    BucketRate session_rate_{cfg_.session_datagrams_per_second, cfg_.session_burst};
+    BucketRate plaintext_rate_{cfg_.plaintext_bytes_per_second, cfg_.plaintext_burst_bytes};
+    // Plain-text clients only (<= max_plaintext_clients): what each may still be sent. Kept
+    // here, not in Peer, where it would cost every JSON peer 8 bytes.
+    std::unordered_map<PeerId, TokenBucket> unverified_budgets_;
     SourceLimiter sources_;
     proto::DropCounters drops_;
     TrafficCounters traffic_;

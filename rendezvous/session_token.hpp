@@ -1,0 +1,59 @@
+// SessionToken: a session's 128-bit token as its 16 raw bytes. The wire carries it as 32
+// lowercase hex digits (kTokenHexChars; the codec admits nothing else), which decode to one
+// byte string and back, so comparing bytes says what comparing the hex said, in a quarter of
+// the space and without the heap allocation a 32-character std::string needs.
+#pragma once
+
+#include "proto/limits.hpp"
+#include "proto/message.hpp"
+
+#include <array>
+#include <cstdint>
+#include <string_view>
+
+namespace chat::rdv {
+
+class SessionToken {
+  public:
+    SessionToken() = default; // empty: a plain-text client's, which matches no token
+    // From kTokenHexChars lowercase hex digits, as Rng::hex makes them and the codec admits;
+    // anything else gives the empty token.
+    static SessionToken from_hex(std::string_view hex) {
+        SessionToken t;
+        if (hex.size() != proto::kTokenHexChars)
+            return t;
+        for (std::size_t i = 0; i < hex.size(); ++i) {
+            const char c = hex[i];
+            const bool digit = c >= '0' && c <= '9';
+            if (!digit && !(c >= 'a' && c <= 'f'))
+                return SessionToken{};
+            const auto v = static_cast<std::uint8_t>(digit ? c - '0' : c - 'a' + 10);
+            t.bytes_[i / 2] =
+                static_cast<std::uint8_t>(t.bytes_[i / 2] | (i % 2 == 0 ? v << 4 : v));
+        }
+        t.set_ = true;
+        return t;
+    }
+    proto::Token hex() const {
+        static constexpr char kHex[] = "0123456789abcdef";
+        proto::Token out;
+        if (!set_)
+            return out;
+        out.reserve(proto::kTokenHexChars);
+        for (const std::uint8_t b : bytes_) {
+            out += kHex[b >> 4];
+            out += kHex[b & 0xf];
+        }
+        return out;
+    }
+    // True if `hex` (a token from a request) is this token.
+    bool matches(std::string_view hex) const { return set_ && from_hex(hex) == *this; }
+
+    friend bool operator==(const SessionToken&, const SessionToken&) = default;
+
+  private:
+    std::array<std::uint8_t, proto::kTokenHexChars / 2> bytes_{};
+    bool set_ = false;
+};
+
+} // namespace chat::rdv
