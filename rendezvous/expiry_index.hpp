@@ -3,6 +3,8 @@
 // expire, not all of them; earliest() is exactly when the shell's timer must fire next.
 #pragma once
 
+#include "peer_id.hpp"
+
 #include "proto/time.hpp"
 
 #include <cstdint>
@@ -13,8 +15,6 @@
 #include <vector>
 
 namespace chat::rdv {
-
-using PeerId = std::uint64_t;
 
 class ExpiryIndex {
   public:

@@ -1,58 +1,94 @@
-// PeerTable; see peer_table.hpp. The three indexes change together in add/remove/move only.
+// PeerTable; see peer_table.hpp. The record and its two indexes change together in
+// add/remove/move only.
 #include "peer_table.hpp"
 
 #include <algorithm>
 #include <cassert>
+#include <cstring>
 
 namespace chat::rdv {
 
-bool Peer::in_room(std::string_view room) const {
-    return std::find(rooms.begin(), rooms.end(), room) != rooms.end();
+Room* Peer::room(std::string_view room) const {
+    const auto it =
+        std::find_if(rooms.begin(), rooms.end(), [&](const Room* r) { return r->name == room; });
+    return it == rooms.end() ? nullptr : *it;
+}
+
+std::uint64_t PeerTable::hash(const proto::Endpoint& e) {
+    // proto::EndpointHash (FNV-1a) takes a multiply per byte, one after another; this takes
+    // three, each followed by a shift that brings high bits down, so addresses that differ
+    // only in their last byte (the top of `hi`) still land far apart.
+    std::uint64_t lo = 0;
+    std::uint64_t hi = 0;
+    std::memcpy(&lo, e.bytes().data(), 8);
+    std::memcpy(&hi, e.bytes().data() + 8, 8);
+    std::uint64_t h =
+        (lo ^ (std::uint64_t{e.port()} << 48) ^ (e.is_v6() ? 1u : 0u)) * 0x9e37'79b9'7f4a'7c15u;
+    h = (h ^ (h >> 29) ^ hi) * 0xbf58'476d'1ce4'e5b9u;
+    h = (h ^ (h >> 32)) * 0x94d0'49bb'1331'11ebu;
+    return h ^ (h >> 31);
 }
 
 Peer* PeerTable::find(PeerId id) {
-    auto it = peers_.find(id);
-    return it == peers_.end() ? nullptr : &it->second;
+    if (slot_of(id) >= slots_used_)
+        return nullptr;
+    Peer& p = at(slot_of(id));
+    return p.id == id && id != 0 ? &p : nullptr;
 }
 
 Peer* PeerTable::find_by_endpoint(const proto::Endpoint& e) {
-    auto it = by_endpoint_.find(e);
-    return it == by_endpoint_.end() ? nullptr : find(it->second);
+    const auto slot =
+        by_endpoint_.find(hash(e), [&](std::uint32_t s) { return at(s).endpoint == e; });
+    return slot ? &at(*slot) : nullptr;
 }
 
 Peer* PeerTable::find_by_name(std::string_view name) {
-    auto it = by_name_.find(name);
-    return it == by_name_.end() ? nullptr : find(it->second);
+    const auto slot = by_name_.find(name, [this](std::uint32_t s) { return name_at(s); });
+    return slot ? &at(*slot) : nullptr;
 }
 
 Peer& PeerTable::add(Peer peer) {
-    assert(!by_endpoint_.contains(peer.endpoint));
-    assert(by_name_.find(peer.name) == by_name_.end());
-    peer.id = next_id_++;
-    by_endpoint_[peer.endpoint] = peer.id;
-    by_name_.emplace(peer.name, peer.id);
-    if (peer.plaintext)
+    assert(find_by_endpoint(peer.endpoint) == nullptr);
+    assert(find_by_name(peer.name) == nullptr);
+    std::uint32_t slot = slots_used_;
+    std::uint32_t generation = 1;
+    if (!free_.empty()) {
+        std::tie(slot, generation) = free_.back();
+        free_.pop_back();
+    } else {
+        if (slot % kChunk == 0)
+            chunks_.push_back(std::make_unique<Peer[]>(kChunk));
+        ++slots_used_;
+    }
+    Peer& p = at(slot);
+    p = std::move(peer);
+    p.id = make_peer_id(slot, generation);
+    by_endpoint_.insert(hash(p.endpoint), slot);
+    by_name_.insert(slot, [this](std::uint32_t s) { return name_at(s); });
+    if (p.plaintext)
         ++plaintext_count_;
-    const PeerId id = peer.id;
-    return peers_.emplace(id, std::move(peer)).first->second;
+    return p;
 }
 
 void PeerTable::remove(PeerId id) {
-    auto it = peers_.find(id);
-    if (it == peers_.end())
+    Peer* p = find(id);
+    if (p == nullptr)
         return;
-    by_endpoint_.erase(it->second.endpoint);
-    by_name_.erase(it->second.name);
-    if (it->second.plaintext)
+    const std::uint32_t slot = slot_of(id);
+    by_endpoint_.erase(hash(p->endpoint), slot);
+    by_name_.erase(p->name, [this](std::uint32_t s) { return name_at(s); });
+    if (p->plaintext)
         --plaintext_count_;
-    peers_.erase(it);
+    *p = Peer{}; // frees what it held; id 0 marks the slot free
+    const std::uint32_t next = generation_of(id) + 1;
+    free_.emplace_back(slot, next == 0 ? 1 : next); // 0 would make id 0 possible
 }
 
 void PeerTable::move(Peer& peer, const proto::Endpoint& to) {
-    assert(!by_endpoint_.contains(to));
-    by_endpoint_.erase(peer.endpoint);
+    assert(find_by_endpoint(to) == nullptr);
+    by_endpoint_.erase(hash(peer.endpoint), slot_of(peer.id));
     peer.endpoint = to;
-    by_endpoint_[to] = peer.id;
+    by_endpoint_.insert(hash(to), slot_of(peer.id));
 }
 
 } // namespace chat::rdv

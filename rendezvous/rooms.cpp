@@ -6,7 +6,7 @@
 namespace chat::rdv {
 
 Rooms::Rooms() {
-    rooms_.emplace(proto::kLobby, Room{});
+    rooms_.emplace(proto::kLobby, Room{proto::kLobby, {}});
 }
 
 Room* Rooms::find(std::string_view name) {
@@ -14,17 +14,20 @@ Room* Rooms::find(std::string_view name) {
     return it == rooms_.end() ? nullptr : &it->second;
 }
 
-bool Rooms::add_member(const std::string& name, PeerId id) {
-    return rooms_[name].members.insert(id).second;
+Room& Rooms::add_member(std::string_view name, PeerId id) {
+    auto it = rooms_.find(name);
+    if (it == rooms_.end())
+        it = rooms_.emplace(std::string(name), Room{std::string(name), {}}).first;
+    it->second.members.insert(id);
+    return it->second;
 }
 
-bool Rooms::remove_member(std::string_view name, PeerId id) {
-    auto it = rooms_.find(name);
-    if (it == rooms_.end() || it->second.members.erase(id) == 0)
-        return false;
-    if (it->second.members.empty() && it->first != proto::kLobby)
-        rooms_.erase(it);
-    return true;
+bool Rooms::remove_member(Room& room, PeerId id) {
+    room.members.erase(id);
+    if (!room.members.empty() || room.name == proto::kLobby)
+        return true;
+    rooms_.erase(rooms_.find(room.name)); // by iterator: room.name dies with the node
+    return false;
 }
 
 } // namespace chat::rdv

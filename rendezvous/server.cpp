@@ -56,6 +56,13 @@ std::string joined_names(const std::vector<std::string>& names) {
     return out.empty() ? "-" : out;
 }
 
+std::string joined_names(const SmallVector<Room*, 1>& rooms) {
+    std::string out;
+    for (const Room* r : rooms)
+        out += (out.empty() ? "" : ",") + r->name;
+    return out.empty() ? "-" : out;
+}
+
 std::string quoted(std::string_view s) {
     return "\"" + std::string(s) + "\"";
 }
@@ -389,9 +396,9 @@ void Server::end_session(PeerId id, LeaveReason why, Outbox& out) {
     Peer* peer = peers_.find(id);
     if (peer == nullptr)
         return;
-    const auto rooms = peer->rooms;
-    for (const auto& room : rooms)
-        take_out_of_room(*peer, room, why, out);
+    const auto rooms = peer->rooms; // a copy: leaving changes peer->rooms
+    for (const Room* room : rooms)
+        take_out_of_room(*peer, room->name, why, out);
     if (why != LeaveReason::Timeout)
         log_.info("left name=" + peer->name + " reason=" + std::string(proto::wire_name(why)));
     Deliveries::Output gave_up; // its deliveries end now; its own lines owe nobody an ok
@@ -432,17 +439,18 @@ std::string Server::room_entry_text(ErrorCode code, std::string_view room) const
 
 void Server::put_in_room(Peer& peer, std::string_view room, Outbox& out,
                          std::optional<std::string> by) {
-    rooms_.add_member(std::string(room), peer.id);
-    peer.rooms.emplace_back(room);
+    peer.rooms.push_back(&rooms_.add_member(room, peer.id));
     announce(out, room, proto::MemberJoined{std::string(room), peer.name, std::move(by)}, peer.id);
 }
 
 void Server::take_out_of_room(Peer& peer, std::string_view room, LeaveReason why, Outbox& out) {
-    if (!rooms_.remove_member(room, peer.id))
+    Room* r = peer.room(room);
+    if (r == nullptr)
         return;
-    std::erase(peer.rooms, room);
-    if (rooms_.exists(room))
-        announce(out, room, proto::MemberLeft{std::string(room), peer.name, why}, peer.id);
+    peer.rooms.erase(r);
+    // `room` may be r->name, gone with the room if this empties it: only r is used after.
+    if (rooms_.remove_member(*r, peer.id))
+        announce(out, r->name, proto::MemberLeft{r->name, peer.name, why}, peer.id);
 }
 
 void Server::announce(Outbox& out, std::string_view room, const proto::Message& notice,
@@ -515,33 +523,32 @@ void Server::handle_users(const proto::ListUsers& m, Peer& peer, const Request& 
         std::sort(names.begin(), names.end());
     }
     proto::UserList reply{m.id, m.room, {}, 0, std::nullopt};
+    reply.total = static_cast<std::uint32_t>(m.room ? names.size() : peers_.size());
+    std::uint32_t index = std::min<std::uint32_t>(m.offset, reply.total);
     std::size_t budget = 0;
-    auto add_page = [&](auto begin, auto end, std::size_t total, auto name_of) {
-        reply.total = static_cast<std::uint32_t>(total);
-        std::uint32_t index = std::min<std::uint32_t>(m.offset, reply.total);
-        auto it = begin;
-        std::advance(it, index);
-        for (; it != end; ++it, ++index) {
-            if (reply.users.size() >= proto::kMaxListEntries || budget > kListPageBudget) {
-                reply.next = index;
-                break;
-            }
-            reply.users.push_back(name_of(*it));
-            budget += reply.users.back().size() + 3;
+    auto add = [&](const std::string& name) { // false once the page is full
+        if (reply.users.size() >= proto::kMaxListEntries || budget > kListPageBudget) {
+            reply.next = index;
+            return false;
         }
+        reply.users.push_back(name);
+        budget += name.size() + 3;
+        ++index;
+        return true;
     };
-    if (m.room)
-        add_page(names.begin(), names.end(), names.size(), [](const std::string& n) { return n; });
-    else
-        add_page(peers_.by_name().begin(), peers_.by_name().end(), peers_.size(),
-                 [](const auto& kv) { return kv.first; });
+    if (m.room) {
+        for (auto it = names.begin() + index; it != names.end() && add(*it); ++it) {
+        }
+    } else { // everyone: straight from the name index, which is in order
+        peers_.visit_by_name(index, [&](const Peer& p) { return add(p.name); });
+    }
     send(rq.out, peer, reply);
 }
 
 void Server::handle_create(const proto::CreateRoom& m, Peer& peer, const Request& rq) {
-    if (peer.last_create && peer.last_create->id == m.id && peer.last_create_room == m.room &&
+    if (peer.last_create && peer.last_create->ok.id == m.id && peer.last_create->room == m.room &&
         peer.in_room(m.room)) {
-        send(rq.out, peer, *peer.last_create); // a resend: its ok was lost
+        send(rq.out, peer, peer.last_create->ok); // a resend: its ok was lost
         return;
     }
     if (rooms_.exists(m.room)) {
@@ -564,8 +571,7 @@ void Server::handle_create(const proto::CreateRoom& m, Peer& peer, const Request
             unknown.push_back(name); // offline, or at its own room limit
             continue;
         }
-        rooms_.add_member(m.room, target->id);
-        target->rooms.push_back(m.room);
+        target->rooms.push_back(&rooms_.add_member(m.room, target->id));
         added.push_back(target);
     }
     for (Peer* member : added)
@@ -573,9 +579,9 @@ void Server::handle_create(const proto::CreateRoom& m, Peer& peer, const Request
             send(rq.out, *member, proto::MemberJoined{m.room, x->name, peer.name});
     log_.info("created room=" + m.room + " by=" + peer.name +
               " members=" + std::to_string(added.size() + 1));
-    peer.last_create = proto::Ok{m.id, std::move(unknown)};
-    peer.last_create_room = m.room;
-    send(rq.out, peer, *peer.last_create);
+    peer.last_create =
+        std::make_unique<LastCreate>(LastCreate{proto::Ok{m.id, std::move(unknown)}, m.room});
+    send(rq.out, peer, peer.last_create->ok);
 }
 
 bool Server::answer_repeat(Peer& author, proto::RequestId id, const Request& rq) {
@@ -688,10 +694,11 @@ void Server::handle_connect(const proto::Connect& m, Peer& peer, const Request& 
     }
     const std::string nonce = rng_.hex(proto::kNonceHexChars);
     send(rq.out, peer,
-         proto::PeerInfo{target->name, target->endpoint, target->private_endpoints, nonce, true});
+         proto::PeerInfo{target->name, target->endpoint, target->private_endpoints.list(), nonce,
+                         true});
     send_exchange_to_target(
         rq.out, *target,
-        proto::PeerInfo{peer.name, peer.endpoint, peer.private_endpoints, nonce, false});
+        proto::PeerInfo{peer.name, peer.endpoint, peer.private_endpoints.list(), nonce, false});
     log_.info("exchanged a=" + peer.name + " b=" + target->name);
 }
 
