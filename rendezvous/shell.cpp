@@ -7,7 +7,7 @@ namespace chat::rdv {
 
 Shell::Shell(const ShellConfig& shell_cfg, const ServerConfig& server_cfg, Logger& log)
     : cfg_(shell_cfg), log_(log) {
-    socket_ = std::make_unique<uvpp::UdpSocket>(loop_.get());
+    socket_ = std::make_unique<uvpp::BatchedUdpSocket>(loop_.get());
     timer_ = std::make_unique<uvpp::Timer>(loop_.get());
     sigint_ = std::make_unique<uvpp::Signal>(loop_.get());
     sigterm_ = std::make_unique<uvpp::Signal>(loop_.get());
@@ -35,8 +35,9 @@ proto::Endpoint Shell::bind() {
 }
 
 int Shell::run() {
-    // Replies to a batch of datagrams are queued and go out together at its end, with one
-    // sendmmsg per batch (a room message to 1,000 members is 4 calls, not 1,000).
+    // Datagrams arrive up to 64 per recvmmsg; their replies are queued and go out together at
+    // the batch's end, with one sendmmsg per batch (a room message to 1,000 members is 4
+    // calls, not 1,000).
     socket_->start(
         [this](const proto::Endpoint& from, std::string_view bytes, bool) {
             on_datagram(from, bytes);

@@ -5,9 +5,9 @@
 
 #include "server.hpp"
 
+#include "proto/uv/batched_udp_socket.hpp"
 #include "proto/uv/loop.hpp"
 #include "proto/uv/timer.hpp"
-#include "proto/uv/udp_socket.hpp"
 
 #include <memory>
 #include <optional>
@@ -41,7 +41,7 @@ class Shell {
     Logger& log_;
     SystemRng rng_;
     uvpp::Loop loop_;
-    std::unique_ptr<uvpp::UdpSocket> socket_;
+    std::unique_ptr<uvpp::BatchedUdpSocket> socket_;
     std::unique_ptr<uvpp::Timer> timer_;
     std::unique_ptr<uvpp::Signal> sigint_;
     std::unique_ptr<uvpp::Signal> sigterm_;
