@@ -3,10 +3,6 @@
 
 #include <sys/socket.h>
 
-#include <algorithm>
-#include <array>
-#include <cerrno>
-#include <cstring>
 #include <memory>
 #include <string>
 
@@ -51,9 +47,8 @@ void UdpSocket::set_buffer_sizes(int recv_bytes, int send_bytes) {
         (void)uv_send_buffer_size(h_.raw(), &send_bytes);
 }
 
-void UdpSocket::start(OnDatagram on_datagram, std::function<void()> on_batch_end) {
+void UdpSocket::start(OnDatagram on_datagram) {
     on_datagram_ = std::move(on_datagram);
-    on_batch_end_ = std::move(on_batch_end);
     check(uv_udp_recv_start(h_.get(), &UdpSocket::on_alloc, &UdpSocket::on_recv),
           "uv_udp_recv_start");
 }
@@ -97,63 +92,6 @@ bool UdpSocket::send_later(const sockaddr* addr, std::string_view bytes) {
     return true;
 }
 
-void UdpSocket::queue(const proto::Endpoint& to, std::string_view bytes) {
-    Queued q{};
-    if (!to.to_sockaddr(family_, q.addr)) {
-        ++stats_.send_errors;
-        return;
-    }
-    q.addr_len = family_ == AF_INET6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in);
-    q.offset = queued_bytes_.size();
-    q.size = bytes.size();
-    queued_bytes_.append(bytes);
-    queued_.push_back(q);
-    if (queued_.size() >= kMaxQueued)
-        flush();
-}
-
-void UdpSocket::flush() {
-    std::size_t done = 0;
-    uv_os_fd_t fd = -1;
-    // Datagrams libuv still holds must go first: then everything joins its queue.
-    if (h_.get()->send_queue_count == 0 && uv_fileno(h_.raw(), &fd) == 0) {
-        std::array<mmsghdr, kSendBatch> msgs{};
-        std::array<iovec, kSendBatch> iov{};
-        while (done < queued_.size()) {
-            const std::size_t n = std::min(kSendBatch, queued_.size() - done);
-            for (std::size_t i = 0; i < n; ++i) {
-                Queued& q = queued_[done + i];
-                iov[i] = iovec{queued_bytes_.data() + q.offset, q.size};
-                msgs[i] = mmsghdr{};
-                msgs[i].msg_hdr.msg_name = &q.addr;
-                msgs[i].msg_hdr.msg_namelen = q.addr_len;
-                msgs[i].msg_hdr.msg_iov = &iov[i];
-                msgs[i].msg_hdr.msg_iovlen = 1;
-            }
-            int sent = 0;
-            do
-                sent = sendmmsg(fd, msgs.data(), static_cast<unsigned>(n), 0);
-            while (sent < 0 && errno == EINTR);
-            if (sent > 0) {
-                stats_.sent += static_cast<std::uint64_t>(sent);
-                done += static_cast<std::size_t>(sent);
-            } else if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS) {
-                break; // the kernel is full for now: the rest wait in libuv's queue
-            } else {
-                ++stats_.send_errors; // this datagram cannot go (unreachable, ...): skip it
-                ++done;
-            }
-        }
-    }
-    for (; done < queued_.size(); ++done) {
-        const Queued& q = queued_[done];
-        (void)send_later(reinterpret_cast<const sockaddr*>(&q.addr),
-                         std::string_view(queued_bytes_).substr(q.offset, q.size));
-    }
-    queued_.clear();
-    queued_bytes_.clear();
-}
-
 void UdpSocket::on_alloc(uv_handle_t* h, std::size_t, uv_buf_t* buf) {
     auto* self = static_cast<UdpSocket*>(h->data);
     if (self == nullptr) {
@@ -170,13 +108,9 @@ void UdpSocket::on_recv(uv_udp_t* h, ssize_t nread, const uv_buf_t* buf, const s
         return;
     if (nread < 0)
         ++self->stats_.recv_errors; // e.g. ICMP port unreachable surfaced as ECONNREFUSED
-    if (addr == nullptr) {
-        // An error, nothing more to read, or (UV_UDP_MMSG_FREE) the end of a recvmmsg
-        // batch, whose buffer is ours and needs no freeing: either way a batch is over.
-        if (self->on_batch_end_)
-            self->on_batch_end_();
-        return;
-    }
+    if (addr == nullptr)
+        return; // an error, nothing more to read, or (UV_UDP_MMSG_FREE) the end of a
+                // recvmmsg batch, whose buffer is ours and needs no freeing
     const auto from = proto::Endpoint::from_sockaddr(addr);
     if (!from)
         return;
@@ -187,9 +121,6 @@ void UdpSocket::on_recv(uv_udp_t* h, ssize_t nread, const uv_buf_t* buf, const s
     if (self->on_datagram_)
         self->on_datagram_(*from, std::string_view(buf->base, static_cast<std::size_t>(nread)),
                            truncated);
-    // Without recvmmsg libuv may read 32 datagrams and return without an empty read.
-    if (self->on_batch_end_ && !uv_udp_using_recvmmsg(h))
-        self->on_batch_end_();
 }
 
 } // namespace chat::uvpp

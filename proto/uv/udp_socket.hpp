@@ -2,9 +2,8 @@
 // the common case. Settles libuv's edge cases once: nread == 0 with a null address is
 // "nothing more to read", UV_UDP_PARTIAL is a truncated (oversize) datagram, and
 // uv_udp_try_send's UV_EAGAIN falls back to a queued uv_udp_send that owns its bytes.
-// Datagrams are read kRecvBatch at a time with one recvmmsg (libuv's UV_UDP_RECVMMSG), and
-// replies can be queued and sent together with sendmmsg on the handle's descriptor
-// (libuv 1.44 has no batched send): one system call for a whole fan-out.
+// Datagrams are read kRecvBatch at a time with one recvmmsg (libuv's UV_UDP_RECVMMSG). The
+// peer's socket; the rendezvous, which sends in bulk, has BatchedUdpSocket.
 #pragma once
 
 #include "handle.hpp"
@@ -13,10 +12,8 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
-#include <span>
 #include <string>
 #include <string_view>
-#include <vector>
 
 #include <sys/socket.h>
 
@@ -44,17 +41,10 @@ class UdpSocket {
     proto::Endpoint local_endpoint() const;
     // Asks the kernel for larger buffers; returns the sizes obtained (0 if unknown).
     void set_buffer_sizes(int recv_bytes, int send_bytes);
-    // Starts reading. `on_batch_end`, if set, runs after each batch of datagrams (one
-    // recvmmsg, or one datagram where recvmmsg is unavailable): the moment to flush().
-    void start(OnDatagram on_datagram, std::function<void()> on_batch_end = {});
+    // Starts reading.
+    void start(OnDatagram on_datagram);
     // Sends one datagram; never blocks. Returns false if it was dropped (counted).
     bool send(const proto::Endpoint& to, std::string_view bytes);
-    // Queues a copy of one datagram for the next flush(); never blocks. A full queue
-    // flushes itself, so memory stays bounded.
-    void queue(const proto::Endpoint& to, std::string_view bytes);
-    // Sends every queued datagram in order with as few sendmmsg calls as it takes. What the
-    // kernel will not take now (EAGAIN) goes through libuv's send queue, as send() does.
-    void flush();
     const UdpStats& stats() const { return stats_; }
     int family() const { return family_; }
     void close() { h_.close(); }
@@ -65,22 +55,8 @@ class UdpSocket {
                         unsigned flags);
     bool send_later(const sockaddr* addr, std::string_view bytes);
 
-    struct Queued {
-        sockaddr_storage addr;
-        unsigned addr_len;
-        std::size_t offset;  // into queued_bytes_
-        std::size_t size;
-    };
-    static constexpr std::size_t kSendBatch = 256;   // datagrams per sendmmsg call
-    static constexpr std::size_t kMaxQueued = 4096;  // a fuller queue flushes itself
-
     Handle<uv_udp_t> h_;
     OnDatagram on_datagram_;
-    std::function<void()> on_batch_end_;
-    // The send queue: addresses and one byte arena, reused (cleared, never shrunk), so a
-    // steady stream of replies allocates nothing.
-    std::vector<Queued> queued_;
-    std::string queued_bytes_;
     UdpStats stats_;
     int family_ = 0;
     // With UV_UDP_RECVMMSG libuv splits the buffer it is given into 64 KiB slots, one per
