@@ -69,14 +69,8 @@ constexpr long kPeakRssBoundKiB = 512L * 1024;
 constexpr long kPeakRssBoundKiB = 64L * 1024;
 #endif
 
-std::string str(const Json& j, const char* key) {
-    const auto it = j.find(key);
-    return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
-}
-bool flag(const Json& j, const char* key) {
-    const auto it = j.find(key);
-    return it != j.end() && it->is_boolean() && it->get<bool>();
-}
+using e2e::json_flag;
+using e2e::json_string;
 
 // ---------------------------------------------------------------- the junk
 
@@ -393,9 +387,9 @@ class RendezvousAbuseE2e : public ::testing::Test {
 int shown(const e2e::JsonPeerProcess& reader, const std::string& from, const std::string& text) {
     int n = 0;
     for (const auto& e : reader.events()) {
-        const auto kind = str(e, "event");
-        if ((kind == "message" || kind == "dm") && !flag(e, "self") && str(e, "from") == from &&
-            str(e, "text") == text)
+        const auto kind = json_string(e, "event");
+        if ((kind == "message" || kind == "dm") && !json_flag(e, "self") &&
+            json_string(e, "from") == from && json_string(e, "text") == text)
             ++n;
     }
     return n;
@@ -408,10 +402,11 @@ TEST_F(RendezvousAbuseE2e, HonestChatLosesNothingWhileTheServerIsFloodedAndSpoof
     const std::uint16_t port = server_.port;
     auto& alice = start_peer("alice");
     ASSERT_TRUE(alice.wait_for("connection", [](const Json& j) {
-        return str(j, "state") == "online";
+        return json_string(j, "state") == "online";
     })) << alice.transcript();
     auto& bob = start_peer("bob"); // after alice is in, so that she sees him join
-    ASSERT_TRUE(alice.wait_for("joined", [](const Json& j) { return str(j, "name") == "bob"; }))
+    ASSERT_TRUE(
+        alice.wait_for("joined", [](const Json& j) { return json_string(j, "name") == "bob"; }))
         << alice.transcript() << bob.transcript();
 
     // The texts the honest peers type: alice to the lobby, bob to alice by /msg.
@@ -499,9 +494,10 @@ TEST_F(RendezvousAbuseE2e, HonestChatLosesNothingWhileTheServerIsFloodedAndSpoof
         }
         std::size_t next = 0; // the order the lines were shown in must be the typing order
         for (const auto& e : reader.events()) {
-            if (str(e, "event") != kind || flag(e, "self") || str(e, "from") != from)
+            if (json_string(e, "event") != kind || json_flag(e, "self") ||
+                json_string(e, "from") != from)
                 continue;
-            const auto it = std::find(texts.begin(), texts.end(), str(e, "text"));
+            const auto it = std::find(texts.begin(), texts.end(), json_string(e, "text"));
             if (it == texts.end())
                 continue;
             const auto at = static_cast<std::size_t>(it - texts.begin());
@@ -516,17 +512,18 @@ TEST_F(RendezvousAbuseE2e, HonestChatLosesNothingWhileTheServerIsFloodedAndSpoof
     check_stream(alice, "bob", bob_lines, "dm");
     for (auto* p : all())
         for (const auto& e : p->events()) {
-            if (str(e, "event") == "delivered")
+            if (json_string(e, "event") == "delivered")
                 ++delivered;
-            if (str(e, "event") == "error" && str(e, "code") == "not_delivered")
+            if (json_string(e, "event") == "error" && json_string(e, "code") == "not_delivered")
                 ++undelivered;
             // Alice's session was never disturbed: no reconnect, and nobody saw her leave.
-            EXPECT_FALSE(str(e, "event") == "connection" && str(e, "state") != "online")
+            EXPECT_FALSE(json_string(e, "event") == "connection" &&
+                         json_string(e, "state") != "online")
                 << p->name() << ": " << e.dump();
-            EXPECT_FALSE(str(e, "event") == "left") << p->name() << ": " << e.dump();
-            EXPECT_EQ(str(e, "text").find("spoofed"), std::string::npos)
+            EXPECT_FALSE(json_string(e, "event") == "left") << p->name() << ": " << e.dump();
+            EXPECT_EQ(json_string(e, "text").find("spoofed"), std::string::npos)
                 << p->name() << " showed a spoofed line: " << e.dump();
-            EXPECT_EQ(str(e, "text").find("forged"), std::string::npos)
+            EXPECT_EQ(json_string(e, "text").find("forged"), std::string::npos)
                 << p->name() << " showed a forged line: " << e.dump();
         }
 

@@ -46,16 +46,10 @@ constexpr auto kDeliveredWithin = 35s; // the 30 s delivery deadline, and then s
 constexpr auto kQuietFor = 1500ms;     // after the last line arrived: room for a duplicate
 constexpr auto kHeldAtMost = 11s;      // a receiver holds a line after a gap for 10 s at most
 
-std::string str(const Json& j, const char* key) {
-    const auto it = j.find(key);
-    return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
-}
-bool flag(const Json& j, const char* key) {
-    const auto it = j.find(key);
-    return it != j.end() && it->is_boolean() && it->get<bool>();
-}
+using e2e::json_flag;
+using e2e::json_string;
 std::string event_of(const Json& j) {
-    return str(j, "event");
+    return json_string(j, "event");
 }
 
 // One numbered line as typed: to a room, or to direct recipients (`room` empty).
@@ -148,10 +142,10 @@ class RendezvousRestartE2e : public ::testing::Test {
         int n = 0;
         for (const auto& e : member.events()) {
             const auto kind = event_of(e);
-            if ((kind != "message" && kind != "dm") || flag(e, "self") ||
-                str(e, "text") != l.text || str(e, "from") != l.author)
+            if ((kind != "message" && kind != "dm") || json_flag(e, "self") ||
+                json_string(e, "text") != l.text || json_string(e, "from") != l.author)
                 continue;
-            if (kind == "message" ? str(e, "room") == l.room : l.room.empty())
+            if (kind == "message" ? json_string(e, "room") == l.room : l.room.empty())
                 ++n;
         }
         return n;
@@ -187,10 +181,10 @@ class RendezvousRestartE2e : public ::testing::Test {
     static Outcome outcome(const e2e::JsonPeerProcess& author, const Line& l) {
         Outcome o;
         for (const auto& e : author.events()) {
-            if (event_of(e) == "delivered" && str(e, "text") == l.text)
+            if (event_of(e) == "delivered" && json_string(e, "text") == l.text)
                 ++o.delivered;
-            else if (event_of(e) == "error" && str(e, "line") == l.text)
-                ++o.errors[str(e, "code")];
+            else if (event_of(e) == "error" && json_string(e, "line") == l.text)
+                ++o.errors[json_string(e, "code")];
         }
         return o;
     }
@@ -211,7 +205,7 @@ class RendezvousRestartE2e : public ::testing::Test {
         for (const char* name : {"alice", "bob", "carol"}) {
             auto& p = start_peer(name);
             ASSERT_TRUE(p.wait_for("connection", [](const Json& j) {
-                return str(j, "state") == "online";
+                return json_string(j, "state") == "online";
             })) << p.transcript();
         }
         by_name("alice").type("/create dev bob,carol");
@@ -219,7 +213,8 @@ class RendezvousRestartE2e : public ::testing::Test {
         for (const char* name : {"bob", "carol"}) {
             auto& p = by_name(name);
             ASSERT_TRUE(p.wait_for("joined", [&](const Json& j) {
-                return str(j, "room") == "dev" && str(j, "name") == p.name() && flag(j, "self");
+                return json_string(j, "room") == "dev" && json_string(j, "name") == p.name() &&
+                       json_flag(j, "self");
             })) << p.transcript();
         }
     }
@@ -246,12 +241,13 @@ class RendezvousRestartE2e : public ::testing::Test {
     bool wait_back_online(std::chrono::milliseconds within = kBackWithin) {
         for (auto& p : peers_) {
             const auto back = p->wait_for(
-                "connection", [](const Json& j) { return str(j, "state") == "online"; }, within);
+                "connection", [](const Json& j) { return json_string(j, "state") == "online"; },
+                within);
             if (!back) {
                 ADD_FAILURE() << p->name() << " did not come back" << p->transcript();
                 return false;
             }
-            EXPECT_NE(str(*back, "text").find("rejoined dev"), std::string::npos)
+            EXPECT_NE(json_string(*back, "text").find("rejoined dev"), std::string::npos)
                 << p->name() << ": " << back->dump();
         }
         return true;
@@ -317,14 +313,14 @@ class RendezvousRestartE2e : public ::testing::Test {
                     }
                     int echoes = 0;
                     for (const auto& e : p->events()) {
-                        if (!flag(e, "self") || str(e, "text") != l.text ||
+                        if (!json_flag(e, "self") || json_string(e, "text") != l.text ||
                             (event_of(e) != "message" && event_of(e) != "dm"))
                             continue;
                         ++echoes;
-                        queued_echoes += flag(e, "queued") ? 1 : 0;
-                        if (l.phase == "queued" && !flag(e, "queued"))
+                        queued_echoes += json_flag(e, "queued") ? 1 : 0;
+                        if (l.phase == "queued" && !json_flag(e, "queued"))
                             problems.push_back(l.text + ": typed while offline, echo not queued");
-                        if ((l.phase == "before" || l.phase == "after") && flag(e, "queued"))
+                        if ((l.phase == "before" || l.phase == "after") && json_flag(e, "queued"))
                             problems.push_back(l.text + ": typed while online, echo queued");
                     }
                     if (echoes != 1)
@@ -350,11 +346,11 @@ class RendezvousRestartE2e : public ::testing::Test {
             std::map<std::string, int> last; // author + stream -> highest seq shown so far
             for (const auto& e : p->events()) {
                 const auto kind = event_of(e);
-                if ((kind != "message" && kind != "dm") || flag(e, "self"))
+                if ((kind != "message" && kind != "dm") || json_flag(e, "self"))
                     continue;
-                late += flag(e, "late") ? 1 : 0;
+                late += json_flag(e, "late") ? 1 : 0;
                 const auto it = std::find_if(lines_.begin(), lines_.end(), [&](const Line& l) {
-                    return l.text == str(e, "text") && l.author == str(e, "from");
+                    return l.text == json_string(e, "text") && l.author == json_string(e, "from");
                 });
                 if (it == lines_.end())
                     continue; // not one of ours
@@ -473,7 +469,7 @@ TEST_F(RendezvousRestartE2e, EveryLineArrivesOnceInOrderAcrossASigkillAndRestart
     // The peers notice on their own: 3 heartbeats without a #pong#.
     for (auto& p : peers_) {
         const auto lost = p->wait_for(
-            "connection", [](const Json& j) { return str(j, "state") == "reconnecting"; },
+            "connection", [](const Json& j) { return json_string(j, "state") == "reconnecting"; },
             kNoticeWithin);
         ASSERT_TRUE(lost) << p->name() << " never noticed the dead server" << p->transcript();
     }

@@ -9,6 +9,16 @@ namespace {
 using Clock = std::chrono::steady_clock;
 } // namespace
 
+std::string json_string(const nlohmann::json& event, const char* key) {
+    const auto it = event.find(key);
+    return it != event.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+bool json_flag(const nlohmann::json& event, const char* key) {
+    const auto it = event.find(key);
+    return it != event.end() && it->is_boolean() && it->get<bool>();
+}
+
 JsonPeerProcess::JsonPeerProcess(const std::string& peer_bin, std::uint16_t server_port,
                                  std::string name, const std::vector<std::string>& extra,
                                  const std::string& log_file)

@@ -20,6 +20,11 @@
 
 namespace chat::e2e {
 
+// A peer event's string field, or "" when it is missing or not a string.
+std::string json_string(const nlohmann::json& event, const char* key);
+// A peer event's boolean field; false when it is missing or not a boolean.
+bool json_flag(const nlohmann::json& event, const char* key);
+
 class JsonPeerProcess {
   public:
     using Json = nlohmann::json;
