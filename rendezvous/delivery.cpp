@@ -1,5 +1,5 @@
-// Reliable fan-out; see delivery.hpp. Invariants: a Member exists only while it has a live
-// flight, and then due_ holds its earliest deadline; a Line exists while it has a flight, or while
+// Reliable fan-out; see delivery.hpp. Invariants: a Member record with live flights is
+// counted in active_members_ and due_ holds its earliest deadline (an idle one is not armed); a Line exists while it has a flight, or while
 // it is being fanned out; delivering_ holds exactly the live lines whose author is still owed
 // the ok. A delivery ends in one of three ways, each calling release() once: acked, given up
 // at its deadline, given up because the member's session ended.
@@ -56,8 +56,8 @@ std::optional<proto::DeliveryId> Deliveries::add(Fanout& f, PeerId member, Time 
         ++counters_.unreliable;
         return std::nullopt;
     }
-    const auto [it, fresh] = members_.try_emplace(member);
-    Member& m = it->second;
+    Member& m = member_record(member);
+    const bool fresh = m.live == 0;
     if (m.live >= limits_.per_member) {
         ++counters_.unreliable;
         return std::nullopt;
@@ -66,6 +66,7 @@ std::optional<proto::DeliveryId> Deliveries::add(Fanout& f, PeerId member, Time 
     next_d_ = next_d_ == UINT32_MAX ? 1 : next_d_ + 1;
     m.flights.push_back(Flight{*f.line, d, 1, now, {}});
     ++m.live;
+    active_members_ += fresh ? 1 : 0;
     ++f.added;
     ++in_flight_;
     ++counters_.reliable;
@@ -102,10 +103,10 @@ void Deliveries::close_line(Fanout&& f, Time now, Output& out) {
 
 void Deliveries::on_got(PeerId member, std::span<const proto::DeliveryId> ids, Time now,
                         Output& out) {
-    const auto it = members_.find(member);
-    if (it == members_.end())
+    Member* const found = find_member(member);
+    if (found == nullptr || found->live == 0)
         return;
-    Member& m = it->second;
+    Member& m = *found;
     for (const proto::DeliveryId d : ids) {
         Flight* f = find(m, d);
         if (f == nullptr)
@@ -126,10 +127,10 @@ void Deliveries::on_got(PeerId member, std::span<const proto::DeliveryId> ids, T
 
 void Deliveries::on_tick(Time now, Output& out) {
     for (const PeerId id : due_.take_due(now)) {
-        const auto it = members_.find(id);
-        if (it == members_.end())
+        Member* const found = find_member(id);
+        if (found == nullptr || found->live == 0)
             continue;
-        Member& m = it->second;
+        Member& m = *found;
         for (std::size_t i = m.head; i < m.flights.size(); ++i) {
             Flight& f = m.flights[i];
             if (f.line == 0 || due_of(m, f) > now)
@@ -179,18 +180,21 @@ void Deliveries::end_session(PeerId id, Time now, Output& out) {
     }
     recent_.erase(id);
     recent_expiry_.disarm(id);
-    const auto it = members_.find(id);
-    if (it == members_.end())
+    Member* const m = find_member(id);
+    if (m == nullptr)
         return;
-    for (const Flight& f : it->second.flights) {
+    for (const Flight& f : m->flights) {
         if (f.line == 0)
             continue;
         --in_flight_;
         ++counters_.given_up;
         release(f.line, now, out);
     }
-    members_.erase(it);
-    due_.disarm(id);
+    if (m->live > 0) {
+        --active_members_;
+        due_.disarm(id);
+    }
+    *m = Member{}; // frees its flights; id 0 marks the record free
 }
 
 // ---------------------------------------------------------------- helpers
@@ -238,10 +242,43 @@ Deliveries::Flight* Deliveries::find(Member& m, proto::DeliveryId d) {
     return &*it;
 }
 
+Deliveries::Member* Deliveries::find_member(PeerId id) {
+    const std::uint32_t s = slot_of(id);
+    return s < members_.size() && members_[s].id == id ? &members_[s] : nullptr;
+}
+
+Deliveries::Member& Deliveries::member_record(PeerId id) {
+    const std::uint32_t s = slot_of(id);
+    if (s >= members_.size())
+        members_.resize(std::size_t{s} + 1);
+    Member& m = members_[s];
+    if (m.id != id) { // free, or (not expected: end_session frees it) an older session's
+        assert(m.live == 0);
+        if (m.live > 0) {
+            --active_members_;
+            due_.disarm(m.id);
+        }
+        m = Member{};
+        m.id = id;
+    }
+    return m;
+}
+
+void Deliveries::go_idle(PeerId id, Member& m) {
+    due_.disarm(id);
+    --active_members_;
+    m.head = 0;
+    m.resent = 0;
+    m.armed = Time{};
+    if (m.flights.capacity() > kIdleFlights)
+        m.flights = {}; // a burst's buffer is not kept for good
+    else
+        m.flights.clear();
+}
+
 void Deliveries::settle(PeerId id, Member& m) {
     if (m.live == 0) {
-        due_.disarm(id);
-        members_.erase(id); // m is gone
+        go_idle(id, m);
         return;
     }
     while (m.flights[m.head].line == 0)

@@ -11,12 +11,14 @@
 // nothing per delivery: deliveries sent once all wait the member's current RTO, so the
 // oldest is due first; only resent ones (a loss) need a scan.
 //
-// Keyed by PeerId and kept apart from Peer: a member with nothing in flight costs nothing
-// here, and its state is freed with its last delivery. The shortcut: its RTT estimate goes
-// too, so after a quiet spell a member starts again from the 1 s initial RTO (a lost line
-// waits 1 s, not ~RTT, for its first resend); a busy member keeps its estimate. Every table
-// is bounded (deliveries per member and in all, lines, remembered ids). Nothing here reads a
-// clock, encodes a Message or knows an address: the Server sends what these calls return.
+// Kept apart from Peer, in an array indexed by the member's slot (peer_id.hpp): the fan-out
+// touches one member after another, so this is an index, not a hash lookup and a pointer
+// chase per delivery. A member keeps its record (~90 bytes, its RTT estimate and a small
+// flight buffer) between lines, so a quiet spell does not reset its RTO to 1 s and the next
+// line allocates nothing; the record goes when its session ends. Every table is bounded (by
+// the peer table's slots; deliveries per member and in all, lines, remembered ids). Nothing
+// here reads a clock, encodes a Message or knows an address: the Server sends what these
+// calls return.
 #pragma once
 
 #include "expiry_index.hpp"
@@ -134,7 +136,7 @@ class Deliveries {
     const DeliveryCounters& counters() const { return counters_; }
     std::size_t in_flight() const { return in_flight_; }
     std::size_t lines() const { return lines_.size(); }
-    std::size_t members() const { return members_.size(); }
+    std::size_t members() const { return active_members_; } // those with flights
 
   private:
     struct Line {
@@ -151,6 +153,7 @@ class Deliveries {
         Time due{}; // resent only: the next resend or give-up (sent once: first_sent + RTO)
     };
     struct Member {
+        PeerId id = 0;               // 0: a free record (its slot's session has ended)
         proto::RttEstimator rtt;     // initial RTO 1 s
         std::vector<Flight> flights; // in d order; holes only kept up to live + kSlack
         std::size_t head = 0;        // the first live flight
@@ -159,6 +162,9 @@ class Deliveries {
         Time armed{};                // the deadline in due_: the earliest live flight's
     };
     static constexpr std::size_t kSlack = 16; // holes a member keeps before compacting
+    // Flight capacity an idle member keeps (512 bytes); a larger buffer is freed when it
+    // goes idle, so 100,000 idle members hold at most ~60 MB, and usually far less.
+    static constexpr std::size_t kIdleFlights = 16;
     struct Recent { // the last kFinishedIdsKept finished request ids of one author
         std::vector<proto::RequestId> ids;
         std::size_t next = 0; // ring position once full
@@ -167,6 +173,9 @@ class Deliveries {
     static Time due_of(const Member& m, const Flight& f);
     static Time earliest(const Member& m);
     static Flight* find(Member& m, proto::DeliveryId d);
+    Member* find_member(PeerId id); // nullptr unless it has a record
+    Member& member_record(PeerId id); // found, or made for this session
+    void go_idle(PeerId id, Member& m); // its last flight ended
     void settle(PeerId id, Member& m); // after holes were made: tidy, re-arm or free it
     void release(LineId id, Time now, Output& out); // one delivery of the line is done
     void remember_finished(const AuthorRequest& r, Time now);
@@ -174,7 +183,8 @@ class Deliveries {
     Limits limits_;
     std::unordered_map<LineId, Line> lines_;     // <= Limits::lines
     std::map<AuthorRequest, LineId> delivering_; // lines whose author awaits the ok
-    std::unordered_map<PeerId, Member> members_; // only members with flights
+    std::vector<Member> members_;                // by slot; idle members keep theirs
+    std::size_t active_members_ = 0;             // members with a live flight
     ExpiryIndex due_;                            // each member's earliest deadline
     std::unordered_map<PeerId, Recent> recent_;  // authors with a recent finished line
     ExpiryIndex recent_expiry_;                  // forget them this long after
