@@ -1,8 +1,9 @@
-// Reliable fan-out; see delivery.hpp. Invariants: a Member record with live flights is
-// counted in active_members_ and due_ holds its earliest deadline (an idle one is not armed); a Line exists while it has a flight, or while
-// it is being fanned out; delivering_ holds exactly the live lines whose author is still owed
-// the ok. A delivery ends in one of three ways, each calling release() once: acked, given up
-// at its deadline, given up because the member's session ended.
+// Reliable fan-out; see delivery.hpp. Invariants: a Member record with a live flight is
+// counted in active_members_, and due_ holds its earliest deadline (an idle one is not armed);
+// a Line exists while it has a flight, or while it is being fanned out; delivering_ holds
+// exactly the live lines whose author is still owed the ok. A delivery ends in one of three
+// ways, each calling release() once: acked, given up at its deadline, given up because the
+// member's session ended.
 #include "delivery.hpp"
 
 #include <algorithm>
@@ -12,16 +13,19 @@
 namespace chat::rdv {
 
 std::string with_delivery_id(std::string_view json, proto::DeliveryId d) {
-    assert(!json.empty() && json.back() == '}');
-    char digits[10];
-    char* end = std::to_chars(digits, digits + sizeof digits, d).ptr;
     std::string out;
     out.reserve(json.size() + kDeliveryIdBytes);
-    out.append(json.data(), json.size() - 1);
-    out.append(",\"d\":");
-    out.append(digits, static_cast<std::size_t>(end - digits));
-    out.push_back('}');
+    append_with_delivery_id(out, json, d);
     return out;
+}
+
+void append_with_delivery_id(std::string& out, std::string_view json, proto::DeliveryId d) {
+    assert(!json.empty() && json.back() == '}');
+    char splice[kDeliveryIdBytes + 1] = {',', '"', 'd', '"', ':'}; // and the closing brace
+    char* end = std::to_chars(splice + 5, splice + sizeof splice - 1, d).ptr;
+    *end++ = '}';
+    out.append(json.data(), json.size() - 1);
+    out.append(splice, static_cast<std::size_t>(end - splice));
 }
 
 // ---------------------------------------------------------------- author side

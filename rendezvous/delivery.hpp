@@ -73,6 +73,8 @@ struct DeliveryCounters {
 // The datagram for one member: `json` (a msg or dm_msg encoded without "d", so ending in
 // '}') with `,"d":N` before its closing brace. Same bytes as encoding the message with d.
 std::string with_delivery_id(std::string_view json, proto::DeliveryId d);
+// The same, appended to `out` (a fan-out writes each member's copy straight into its Outbox).
+void append_with_delivery_id(std::string& out, std::string_view json, proto::DeliveryId d);
 
 class Deliveries {
   public:
@@ -173,10 +175,10 @@ class Deliveries {
     static Time due_of(const Member& m, const Flight& f);
     static Time earliest(const Member& m);
     static Flight* find(Member& m, proto::DeliveryId d);
-    Member* find_member(PeerId id); // nullptr unless it has a record
-    Member& member_record(PeerId id); // found, or made for this session
+    Member* find_member(PeerId id);     // nullptr unless it has a record
+    Member& member_record(PeerId id);   // found, or made for this session
     void go_idle(PeerId id, Member& m); // its last flight ended
-    void settle(PeerId id, Member& m); // after holes were made: tidy, re-arm or free it
+    void settle(PeerId id, Member& m);  // after holes were made: tidy, re-arm or free it
     void release(LineId id, Time now, Output& out); // one delivery of the line is done
     void remember_finished(const AuthorRequest& r, Time now);
 

@@ -720,17 +720,17 @@ void Server::send(Outbox& out, Peer& to, const proto::Message& msg) {
     send_bytes(out, to, proto::encode(msg));
 }
 
-void Server::send_bytes(Outbox& out, Peer& to, std::string bytes) {
+void Server::send_bytes(Outbox& out, Peer& to, std::string_view bytes) {
     if (to.plaintext && !unverified_budgets_.at(to.id).try_take(
                             plaintext_rate_, now_, static_cast<double>(bytes.size()))) {
         ++traffic_.plaintext_capped;
         return;
     }
-    out.datagrams.push_back({to.endpoint, std::move(bytes)});
+    out.add(to.endpoint, bytes);
 }
 
 void Server::send_unverified(const Request& rq, const proto::Message& msg) {
-    std::string bytes = proto::encode(msg);
+    const std::string bytes = proto::encode(msg);
     if (bytes.size() > rq.size) {
         ++traffic_.amplification_refused;
         log_.debug("refused reply=" + std::string(proto::type_name(msg)) +
@@ -738,7 +738,7 @@ void Server::send_unverified(const Request& rq, const proto::Message& msg) {
                    " request=" + std::to_string(rq.size));
         return;
     }
-    rq.out.datagrams.push_back({rq.from, std::move(bytes)});
+    rq.out.add(rq.from, bytes);
 }
 
 void Server::send_error(const Request& rq, Peer* peer, std::optional<proto::RequestId> id,
@@ -763,7 +763,7 @@ void Server::broadcast(Outbox& out, std::string_view room, const proto::Message&
             continue;
         const Peer* p = peers_.find(id);
         if (p != nullptr && !p->plaintext)
-            out.datagrams.push_back({p->endpoint, bytes});
+            out.add(p->endpoint, bytes);
     }
 }
 
@@ -780,6 +780,7 @@ bool Server::relay_room_message(Outbox& out, std::string_view room, const std::s
     if (relayed_size(json, reliable) > proto::kMaxDatagram)
         return false;
     auto line = deliveries_.open_line(request, json, {}, reliable);
+    out.reserve(r->members.size(), r->members.size() * relayed_size(json, reliable));
     const std::string plain = from + "\n" + text; // the classic room's format
     for (const PeerId id : r->members) {
         if (id == except)
@@ -801,24 +802,24 @@ bool Server::relay_room_message(Outbox& out, std::string_view room, const std::s
 void Server::send_line(Outbox& out, Deliveries::Fanout& f, const Peer& member,
                        const std::string& json) {
     if (const auto d = deliveries_.add(f, member.id, now_))
-        out.datagrams.push_back({member.endpoint, with_delivery_id(json, *d)});
+        out.add_written(member.endpoint,
+                        [&](std::string& buffer) { append_with_delivery_id(buffer, json, *d); });
     else
-        out.datagrams.push_back({member.endpoint, json});
+        out.add(member.endpoint, json);
 }
 
 void Server::send_delivery_output(Outbox& out, Deliveries::Output& d) {
     for (auto& r : d.resends)
         if (const Peer* p = peers_.find(r.member)) // always: a session's end gives up on it
-            out.datagrams.push_back({p->endpoint, std::move(r.bytes)});
+            out.add(p->endpoint, r.bytes);
     for (auto& done : d.done)
         if (Peer* author = peers_.find(done.request.author))
             send(out, *author, proto::Ok{done.request.id, std::move(done.unknown)});
 }
 
 void Server::count_sent(const Outbox& out) {
-    traffic_.datagrams_out += out.datagrams.size();
-    for (const auto& d : out.datagrams)
-        traffic_.bytes_out += d.bytes.size();
+    traffic_.datagrams_out += out.size();
+    traffic_.bytes_out += out.total_bytes();
 }
 
 // ---------------------------------------------------------------- drops and stats

@@ -7,6 +7,7 @@
 
 #include "delivery.hpp"
 #include "expiry_index.hpp"
+#include "outbox.hpp"
 #include "peer_table.hpp"
 #include "rate_limit.hpp"
 #include "rooms.hpp"
@@ -52,15 +53,6 @@ struct ServerConfig {
     Duration stats_every = 60s; // 0: no stats lines
 
     Duration heartbeat() const { return timeout / 2; }
-};
-
-struct Datagram {
-    proto::Endpoint to;
-    std::string bytes;
-};
-
-struct Outbox {
-    std::vector<Datagram> datagrams;
 };
 
 struct TrafficCounters {
@@ -159,7 +151,7 @@ class Server {
 
     // Sending. Plain-text peers are unverified: send_bytes caps what they are sent.
     void send(Outbox& out, Peer& to, const proto::Message& msg);
-    void send_bytes(Outbox& out, Peer& to, std::string bytes);
+    void send_bytes(Outbox& out, Peer& to, std::string_view bytes);
     void send_unverified(const Request& rq, const proto::Message& msg);
     void send_error(const Request& rq, Peer* peer, std::optional<proto::RequestId> id,
                     proto::ErrorCode code, std::string text);

@@ -38,11 +38,9 @@ int Shell::run() {
     // Datagrams arrive up to 64 per recvmmsg; their replies are queued and go out together at
     // the batch's end, with one sendmmsg per batch (a room message to 1,000 members is 4
     // calls, not 1,000).
-    socket_->start(
-        [this](const proto::Endpoint& from, std::string_view bytes, bool) {
-            on_datagram(from, bytes);
-        },
-        [this] { socket_->flush(); });
+    socket_->start([this](const proto::Endpoint& from, std::string_view bytes,
+                          bool) { on_datagram(from, bytes); },
+                   [this] { socket_->flush(); });
     sigint_->start(SIGINT, [this](int s) { on_signal(s); });
     sigterm_->start(SIGTERM, [this](int s) { on_signal(s); });
     arm_timer();
@@ -52,7 +50,7 @@ int Shell::run() {
 
 void Shell::on_datagram(const proto::Endpoint& from, std::string_view bytes) {
     uv_update_time(loop_.get());
-    for (const auto& d : server_->on_datagram(from, bytes, now()).datagrams)
+    for (const Datagram d : server_->on_datagram(from, bytes, now()))
         socket_->queue(d.to, d.bytes); // sent when the batch ends
     arm_timer();
 }
@@ -80,7 +78,7 @@ void Shell::on_signal(int signum) {
 }
 
 void Shell::deliver(const Outbox& out) {
-    for (const auto& d : out.datagrams)
+    for (const Datagram d : out)
         socket_->queue(d.to, d.bytes);
     socket_->flush();
 }

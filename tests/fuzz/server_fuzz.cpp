@@ -41,7 +41,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         const std::string_view bytes(reinterpret_cast<const char*>(data + i + 4), len);
         i += 4 + len;
         auto out = server.on_datagram(from, bytes, now);
-        for (const auto& d : out.datagrams) {
+        for (const auto& d : out) {
             if (d.bytes.size() > proto::kMaxDatagram) std::abort();  // never send oversize
             if (d.bytes.starts_with("{\"v\":1,\"t\":\"welcome\"")) verified.insert(d.to);
             // A source that never received a welcome (so never proved it can receive at its

@@ -50,10 +50,10 @@ TEST_F(ServerTest, NotRegisteredPlaintextOffAndTableFullAreCounted) {
 TEST_F(ServerTest, SessionOverItsBudgetIsRateLimited) {
     register_peer("alice", kAlice);
     std::size_t pongs = 0;
-    for (int i = 0; i < 200; ++i) pongs += send(kAlice, proto::Ping{}).datagrams.size();
+    for (int i = 0; i < 200; ++i) pongs += send(kAlice, proto::Ping{}).size();
     EXPECT_EQ(pongs, 50u);  // the burst; the hello was charged to the source limiter
     EXPECT_EQ(drops(DropReason::RateLimited), 150u);
-    EXPECT_EQ(send(kAlice, proto::Ping{}, now_ + 1s).datagrams.size(), 1u);  // refilled
+    EXPECT_EQ(send(kAlice, proto::Ping{}, now_ + 1s).size(), 1u);  // refilled
 }
 
 TEST_F(ServerTest, SourceWithoutASessionIsRateLimitedBeforeParsing) {
@@ -99,7 +99,7 @@ TEST_F(ServerTest, RandomDatagramsFromManySourcesNeverAmplifyOrCrash) {
         const Endpoint from = ep(("198.18.0.1:" + std::to_string(port(gen))).c_str());
         const auto out = server_.on_datagram(from, bytes, now_ + Duration{i});
         io[from].first += bytes.size();
-        for (const auto& d : out.datagrams)
+        for (const auto& d : out)
             if (d.to == from) io[from].second += d.bytes.size();
     }
     for (const auto& [from, in_out] : io) {

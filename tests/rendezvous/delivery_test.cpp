@@ -205,13 +205,23 @@ TEST_F(DeliveryTest, UnackedDeliveryIsResentAtTheRtoWithTheSameId) {
 
 TEST_F(DeliveryTest, ResendsBackOffFromTheMemberMeasuredRto) {
     const DeliveryId first = d_of(say(1, t0_), kBob);
-    say(2, t0_); // keeps bob's timer: a member's state lives while it has a delivery in flight
+    say(2, t0_); // bob still has a delivery in flight when the first is acked
     got(kBob, "bob", {first}, t0_ + 100ms); // RTT 100 ms: RTO 300 ms
     const Time t1 = t0_ + 200ms;
     const DeliveryId d = d_of(say(3, t1), kBob);
     // 300 ms, then doubled to 600 ms, then capped at max(1 s, RTO).
     EXPECT_EQ(resend_times(kBob, d, t1, t1 + 3s),
               (std::vector<Duration>{300ms, 900ms, 1900ms, 2900ms}));
+}
+
+TEST_F(DeliveryTest, AnIdleMemberKeepsItsMeasuredRto) {
+    const auto out = say(1, t0_);
+    got(kBob, "bob", {d_of(out, kBob)}, t0_ + 100ms); // RTT 100 ms: RTO 300 ms
+    got(kCarol, "carol", {d_of(out, kCarol)}, t0_ + 100ms);
+    EXPECT_EQ(server_.deliveries().members(), 0u); // nothing in flight for anyone
+    const Time t1 = t0_ + 4s;                      // a quiet spell, then the next line
+    const DeliveryId d = d_of(say(2, t1), kBob);
+    EXPECT_EQ(resend_times(kBob, d, t1, t1 + 1s), (std::vector<Duration>{300ms, 900ms}));
 }
 
 TEST_F(DeliveryTest, ResentDeliveryGivesNoRttSample) {
@@ -241,7 +251,7 @@ TEST_F(DeliveryTest, AuthorGetsOkOnlyAfterEveryMemberAcked) {
     const auto ok = oks(last);
     ASSERT_EQ(ok.size(), 1u);
     EXPECT_EQ(ok[0].id, 5u);
-    // Nothing is left: no state for members with nothing in flight, no wake-up for them.
+    // Nothing is left in flight: no member is active, and none needs a wake-up.
     EXPECT_EQ(server_.deliveries().in_flight(), 0u);
     EXPECT_EQ(server_.deliveries().members(), 0u);
     EXPECT_EQ(server_.deliveries().lines(), 0u);
@@ -306,7 +316,7 @@ TEST_F(DeliveryTest, MemberThatSaysByeIsGivenUpAtOnce) {
 TEST_F(DeliveryTest, ResentSayWhileDeliveringIsAnsweredTakenWithoutASecondFanout) {
     say(4, t0_);
     const auto again = say(4, t0_ + 500ms);
-    ASSERT_EQ(again.datagrams.size(), 1u); // only ok{taken} again: no second fan-out
+    ASSERT_EQ(again.size(), 1u); // only ok{taken} again: no second fan-out
     EXPECT_EQ(taken(again).size(), 1u);
     EXPECT_EQ(counters().reliable, 2u);
 }
@@ -316,7 +326,7 @@ TEST_F(DeliveryTest, ResentSayAfterFinishingIsAckedAgainWithoutASecondFanout) {
     got(kBob, "bob", {d_of(out, kBob)}, t0_ + 10ms);
     ASSERT_EQ(oks(got(kCarol, "carol", {d_of(out, kCarol)}, t0_ + 20ms)).size(), 1u);
     const auto again = say(4, t0_ + 1s);
-    ASSERT_EQ(again.datagrams.size(), 1u);
+    ASSERT_EQ(again.size(), 1u);
     EXPECT_EQ(only<proto::Ok>(again, kAlice).id, 4u);
     EXPECT_EQ(counters().reliable, 2u);
 }
@@ -410,7 +420,7 @@ TEST_F(DeliveryTest, AuthorWhoLeavesFirstGetsNoOkButMembersStillGetTheLine) {
     EXPECT_EQ(d_of(tick, kBob), d_of(out, kBob));
     got(kBob, "bob", {d_of(out, kBob)}, t0_ + 1100ms);
     const auto last = got(kCarol, "carol", {d_of(out, kCarol)}, t0_ + 1200ms);
-    EXPECT_TRUE(last.datagrams.empty());
+    EXPECT_TRUE(last.empty());
     EXPECT_EQ(server_.deliveries().lines(), 0u);
 }
 
@@ -465,7 +475,7 @@ TEST_F(DeliveryTest, LineThatWouldNotFitADatagramWithItsDeliveryIdIsRefused) {
     EXPECT_EQ(err.code, ErrorCode::BadRequest);
     EXPECT_NE(err.text.find("too long"), std::string::npos) << err.text;
     EXPECT_TRUE(sent_to(out, kBob).empty());
-    for (const auto& d : out.datagrams)
+    for (const auto& d : out)
         EXPECT_LE(d.bytes.size(), proto::kMaxDatagram);
 }
 
@@ -476,7 +486,7 @@ TEST_F(DeliveryTest, LongestLineThatFitsWithItsDeliveryIdIsRelayed) {
     const auto out = send(from, direct_of_size(token(name), 1187), t0_); // 1,185 + 15
     EXPECT_TRUE(of_type<proto::Error>(sent_to(out, from)).empty());
     EXPECT_TRUE(only<proto::DirectMessage>(out, kBob).d.has_value());
-    for (const auto& d : out.datagrams)
+    for (const auto& d : out)
         EXPECT_LE(d.bytes.size(), proto::kMaxDatagram);
 }
 
@@ -570,7 +580,7 @@ TEST(DeliveryStats, StatsLineCountsDeliveriesResendsAndGiveUps) {
     std::map<std::string, proto::Token> tok;
     for (const auto& [name, at] : {std::pair{"alice", kAlice}, {"bob", kBob}}) {
         const auto out = server.on_datagram(at, proto::encode(proto::Hello{name, {}, {}}), t0);
-        for (const auto& d : out.datagrams)
+        for (const auto& d : out)
             if (auto r = proto::decode(d.bytes); std::holds_alternative<proto::Message>(r))
                 if (const auto* w = std::get_if<proto::Welcome>(&std::get<proto::Message>(r)))
                     tok[name] = w->token;

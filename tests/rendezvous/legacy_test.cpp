@@ -18,7 +18,7 @@ protected:
 TEST_F(ServerTest, PlaintextIsDroppedWhenTheOptionIsOff) {
     register_peer("alice", kAlice);
     const auto out = send_raw(kLegacy, "hello\n");
-    EXPECT_TRUE(out.datagrams.empty());
+    EXPECT_TRUE(out.empty());
     EXPECT_EQ(drops(proto::DropReason::PlaintextOff), 1u);
     EXPECT_EQ(server_.peer_count(), 1u);
 }

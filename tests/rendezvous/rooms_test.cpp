@@ -31,7 +31,7 @@ TEST_F(RoomsTest, JoiningTwiceIsHarmless) {
     send(kAlice, proto::Join{token("alice"), 1, "dev"});
     const auto again = send(kAlice, proto::Join{token("alice"), 2, "dev"});
     EXPECT_EQ(only<proto::Ok>(again, kAlice).id, 2u);
-    EXPECT_EQ(again.datagrams.size(), 1u);
+    EXPECT_EQ(again.size(), 1u);
 }
 
 TEST_F(RoomsTest, ResentJoinIsAnsweredAgainAndTellsTheOtherMembersOnce) {
@@ -158,8 +158,8 @@ TEST_F(ServerTest, LongRoomListIsPagedAndEveryPageFitsADatagram) {
     std::uint32_t offset = 0;
     for (int page = 0; page < 10; ++page) {
         const auto out = send(kAlice, proto::ListRooms{tok, 1, offset});
-        ASSERT_EQ(out.datagrams.size(), 1u);
-        EXPECT_LE(out.datagrams[0].bytes.size(), proto::kMaxDatagram);
+        ASSERT_EQ(out.size(), 1u);
+        EXPECT_LE(out[0].bytes.size(), proto::kMaxDatagram);
         const auto list = only<proto::RoomList>(out, kAlice);
         for (const auto& r : list.rooms)
             seen.push_back(r.name);

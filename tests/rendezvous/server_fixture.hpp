@@ -59,7 +59,7 @@ protected:
 
     static std::vector<proto::Message> sent_to(const Outbox& out, const Endpoint& to) {
         std::vector<proto::Message> msgs;
-        for (const auto& d : out.datagrams) {
+        for (const auto& d : out) {
             if (d.to != to) continue;
             auto r = proto::decode(d.bytes);
             if (auto* m = std::get_if<proto::Message>(&r))
@@ -71,8 +71,8 @@ protected:
     }
     static std::vector<std::string> raw_to(const Outbox& out, const Endpoint& to) {
         std::vector<std::string> v;
-        for (const auto& d : out.datagrams)
-            if (d.to == to) v.push_back(d.bytes);
+        for (const auto& d : out)
+            if (d.to == to) v.emplace_back(d.bytes);
         return v;
     }
     template <typename T> static std::vector<T> of_type(const std::vector<proto::Message>& msgs) {

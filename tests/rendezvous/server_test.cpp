@@ -36,8 +36,8 @@ TEST_F(ServerTest, NameHeldByALivePeerIsRefusedWithoutAmplification) {
     const auto err = only<proto::Error>(out, kBob);
     EXPECT_EQ(err.code, ErrorCode::NameTaken);
     EXPECT_NE(err.text.find("\"alice\""), std::string::npos);
-    ASSERT_EQ(out.datagrams.size(), 1u);
-    EXPECT_LE(out.datagrams[0].bytes.size(), hello.size());
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_LE(out[0].bytes.size(), hello.size());
     EXPECT_EQ(server_.peer_count(), 1u);
 }
 
@@ -104,7 +104,7 @@ TEST_F(ServerTest, RequestWithWrongTokenIsDroppedSilently) {
     register_peer("alice", kAlice);
     register_peer("bob", kBob);
     const auto out = send(kAlice, proto::Say{proto::Token(32, 'f'), 1, "lobby", "spoof"});
-    EXPECT_TRUE(out.datagrams.empty());
+    EXPECT_TRUE(out.empty());
     EXPECT_EQ(drops(proto::DropReason::BadToken), 1u);
 }
 
@@ -125,7 +125,7 @@ TEST_F(ServerTest, EvenTheSmallestRequestGetsItsNoSessionAnswer) {
 TEST_F(ServerTest, NoSessionReplyIsNeverLargerThanTheRequest) {
     const std::string bye = proto::encode(proto::Bye{proto::Token(32, 'a')});
     const auto out = server_.on_datagram(kCarol, bye, now_);
-    for (const auto& d : out.datagrams) EXPECT_LE(d.bytes.size(), bye.size());
+    for (const auto& d : out) EXPECT_LE(d.bytes.size(), bye.size());
 }
 
 TEST_F(ServerTest, MalformedRequestFromASessionIsExplainedNoLargerThanItself) {
@@ -136,13 +136,13 @@ TEST_F(ServerTest, MalformedRequestFromASessionIsExplainedNoLargerThanItself) {
     const auto err = only<proto::Error>(out, kAlice);
     EXPECT_EQ(err.code, ErrorCode::BadRequest);
     EXPECT_EQ(err.text, "join.room: out of limits");
-    EXPECT_LE(out.datagrams[0].bytes.size(), bad.size());
+    EXPECT_LE(out[0].bytes.size(), bad.size());
     EXPECT_EQ(drops(proto::DropReason::BadField), 1u);
 }
 
 TEST_F(ServerTest, GarbageFromASessionAddressGetsNoAnswer) {
     register_peer("alice", kAlice);
-    EXPECT_TRUE(send_raw(kAlice, "{").datagrams.empty());
+    EXPECT_TRUE(send_raw(kAlice, "{").empty());
 }
 
 TEST_F(ServerTest, PingFromRegisteredPeerIsAnsweredWithPong) {
@@ -224,7 +224,7 @@ TEST_F(ServerTest, TargetsHalfOfAnExchangeIsResentUntilItsGot) {
     EXPECT_TRUE(sent_to(resent, kAlice).empty());
     now_ += 1s;
     send(kBob, proto::Got{bob, {*first.d}});
-    EXPECT_TRUE(server_.on_tick(now_ + 5s).datagrams.empty()); // before anyone is evicted
+    EXPECT_TRUE(server_.on_tick(now_ + 5s).empty()); // before anyone is evicted
 }
 
 TEST_F(ServerTest, ConnectToOfflinePeerOrSelfIsAnError) {

@@ -139,9 +139,9 @@ class Sim {
         for (auto& e : out.events)
             p.events.push_back(std::move(e));
     }
-    void send_from_server(rdv::Outbox out) {
-        for (auto& d : out.datagrams)
-            net.send(server_node_, d.to, std::move(d.bytes), now);
+    void send_from_server(const rdv::Outbox& out) {
+        for (const rdv::Datagram d : out)
+            net.send(server_node_, d.to, std::string(d.bytes), now);
     }
     void deliver(const Net::Delivery& d) {
         if (d.to == server_node_) {
