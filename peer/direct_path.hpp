@@ -110,7 +110,6 @@ class DirectPath {
     std::optional<Duration> rtt_;
     std::optional<Time> next_keepalive_;
     std::optional<Time> next_retry_; // while relayed (initiator only)
-    bool announced_direct_ = false;
     bool announced_relayed_ = false;
 };
 

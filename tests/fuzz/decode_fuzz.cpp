@@ -1,5 +1,6 @@
 // libFuzzer target: proto::decode on arbitrary bytes. It must never crash, throw or leak,
-// and whatever it accepts must survive encode -> decode unchanged in type.
+// whatever it accepts must survive encode -> decode unchanged in type, and its shortcut for
+// gots must agree with the general decoder.
 #include "proto/codec.hpp"
 
 #include <cstdlib>
@@ -9,8 +10,16 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     using namespace chat::proto;
     const std::string_view bytes(reinterpret_cast<const char*>(data), size);
     auto result = decode(bytes);
+    const auto general = detail::decode_without_shortcuts(bytes);
+    if (general.index() != result.index()) std::abort();
     const auto* msg = std::get_if<Message>(&result);
     if (msg == nullptr) return 0;
+    const auto& msg_general = std::get<Message>(general);
+    if (msg_general.index() != msg->index()) std::abort();
+    if (const auto* got = std::get_if<Got>(msg)) {
+        const auto& other = std::get<Got>(msg_general);
+        if (got->token != other.token || got->d != other.d) std::abort();
+    }
     const std::string again = encode(*msg);
     auto second = decode(again);
     const auto* msg2 = std::get_if<Message>(&second);

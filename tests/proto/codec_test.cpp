@@ -199,6 +199,48 @@ TEST(Codec, BadStampsAndAcksAreDropped) {
     EXPECT_TRUE(std::holds_alternative<DecodeError>(decode(got + full + "]}"))); // 33 ids
 }
 
+// decode() reads a got written as encode() writes it without a JSON tree; everything else
+// takes the general path. Both must give every datagram the same answer.
+TEST(Codec, GotShortcutAgreesWithTheGeneralDecoder) {
+    const std::string head = R"({"v":1,"t":"got","tok":")" + kTok + R"(","d":)";
+    std::string ids32 = "[4294967295";
+    for (int i = 2; i <= 32; ++i)
+        ids32 += "," + std::to_string(i);
+    const std::vector<std::string> cases = {
+        head + "[7]}", head + "[0]}", head + ids32 + "]}", head + ids32 + ",33]}",
+        head + "[4294967296]}", head + "[99999999999]}", head + "[07]}", head + "[7,]}",
+        head + "[,7]}", head + "[7,,8]}", head + "[]}", head + "[7 ]}", head + "[7.0]}",
+        head + "[1e3]}", head + "[-7]}", head + "[7]} ", head + "[7]", head + R"(["7"]})",
+        R"({"v":1,"t":"got","tok":")" + std::string(32, 'A') + R"(","d":[7]})",
+        R"({"v":1,"t":"got","tok":")" + std::string(31, 'a') + R"(","d":[7]})",
+        R"({"v":1,"t":"got","tok":")" + std::string(33, 'a') + R"(","d":[7]})",
+        R"({"v":2,"t":"got","tok":")" + kTok + R"(","d":[7]})",
+        R"({"t":"got","v":1,"tok":")" + kTok + R"(","d":[7]})", // other key order
+        R"({"v":1, "t":"got","tok":")" + kTok + R"(","d":[7]})", // other spacing
+        R"({"v":1,"t":"got","tok":")" + kTok + R"(","d":[7],"x":1})", // an extra field
+        encode(Got{kTok, {1, 4294967295u, 0}})};
+    for (const std::string& bytes : cases) {
+        const DecodeResult fast = decode(bytes);
+        const DecodeResult slow = detail::decode_without_shortcuts(bytes);
+        ASSERT_EQ(fast.index(), slow.index()) << bytes;
+        if (const auto* e = std::get_if<DecodeError>(&fast)) {
+            EXPECT_EQ(e->reason, std::get<DecodeError>(slow).reason) << bytes;
+            continue;
+        }
+        const auto& a = std::get<Message>(fast);
+        const auto& b = std::get<Message>(slow);
+        ASSERT_EQ(a.index(), b.index()) << bytes;
+        if (const auto* got = std::get_if<Got>(&a)) {
+            EXPECT_EQ(got->token, std::get<Got>(b).token) << bytes;
+            EXPECT_EQ(got->d, std::get<Got>(b).d) << bytes;
+        }
+    }
+    const auto all = decode(head + ids32 + "]}");
+    ASSERT_TRUE(std::holds_alternative<Message>(all));
+    EXPECT_EQ(std::get<Got>(std::get<Message>(all)).d.size(), 32u);
+    EXPECT_EQ(std::get<Got>(std::get<Message>(all)).d.front(), 4294967295u);
+}
+
 TEST(Codec, LongestTextWithWorstCaseEscapingStillFitsOneDatagram) {
     const std::string text(kMaxTextBytes, '"'); // every byte doubles when escaped
     const std::string name(kMaxNameBytes, 'n');
