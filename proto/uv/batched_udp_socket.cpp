@@ -40,8 +40,26 @@ void BatchedUdpSocket::bind(const proto::Endpoint& local) {
         errno = err;
         fail("bind");
     }
+    set_dont_fragment();
     poll_ = std::make_unique<Handle<uv_poll_t>>(uv_poll_init_socket, loop_, fd_);
     poll_->get()->data = this;
+}
+
+void BatchedUdpSocket::set_dont_fragment() {
+    // DF on every datagram, as QUIC stacks set it (RFC 9000 section 14; quic-go's setDF sets
+    // both levels on a dual-stack socket). The protocol's datagrams are at most 1,200 bytes
+    // so that no path needs to fragment them, and a fragment is what NATs and firewalls drop
+    // first. PROBE, not DO: the kernel's cached path MTU (which a forged ICMP message can
+    // lower) never turns a send into EMSGSIZE. A side effect the fan-out feels: a DF datagram
+    // from an unconnected socket gets IP ID 0 (RFC 6864) instead of a hashed per-destination
+    // counter, a few percent of the kernel's cost per datagram. Best effort: on failure the
+    // kernel keeps its default.
+    const int probe = IP_PMTUDISC_PROBE;
+    (void)::setsockopt(fd_, IPPROTO_IP, IP_MTU_DISCOVER, &probe, sizeof probe);
+    if (family_ == AF_INET6) {
+        const int probe6 = IPV6_PMTUDISC_PROBE;
+        (void)::setsockopt(fd_, IPPROTO_IPV6, IPV6_MTU_DISCOVER, &probe6, sizeof probe6);
+    }
 }
 
 proto::Endpoint BatchedUdpSocket::local_endpoint() const {

@@ -81,6 +81,7 @@ class BatchedUdpSocket {
         }
     };
 
+    void set_dont_fragment(); // at bind: see the .cpp
     static void on_poll(uv_poll_t* h, int status, int events);
     void on_readable();
     void on_writable();

@@ -10,13 +10,23 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <functional>
 #include <random>
 #include <string>
+#include <arpa/inet.h>
+#include <cstring>
+#include <linux/if_ether.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <netpacket/packet.h>
+#include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/wait.h>
+#include <unistd.h>
 #include <thread>
 #include <vector>
 
@@ -624,6 +634,49 @@ TEST_F(RendezvousE2e, SigtermTellsEveryPeerShutdownAndExitsZero) {
     const auto status = process().wait_exit(10s);
     ASSERT_TRUE(status) << "still running 10 s after SIGTERM";
     EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0) << e2e::describe_status(*status);
+}
+
+// ---------------------------------------------------------------- on the wire
+
+// The server sets DF on what it sends (BatchedUdpSocket::set_dont_fragment), so its datagrams
+// are never fragmented and, being atomic, carry IP ID 0 (RFC 6864). Read off the loopback
+// interface with a packet socket, which needs CAP_NET_RAW: without it the test says SKIPPED.
+TEST_F(RendezvousE2e, DatagramsLeaveWithDontFragmentSet) {
+    const int sniffer = ::socket(AF_PACKET, SOCK_DGRAM | SOCK_CLOEXEC, htons(ETH_P_IP));
+    if (sniffer < 0)
+        GTEST_SKIP() << "SKIPPED: reading packets off lo needs root (CAP_NET_RAW): "
+                     << std::strerror(errno);
+    sockaddr_ll lo{};
+    lo.sll_family = AF_PACKET;
+    lo.sll_protocol = htons(ETH_P_IP);
+    lo.sll_ifindex = static_cast<int>(::if_nametoindex("lo"));
+    const timeval tick{0, 200'000};
+    ASSERT_EQ(::bind(sniffer, reinterpret_cast<const sockaddr*>(&lo), sizeof lo), 0);
+    ASSERT_EQ(::setsockopt(sniffer, SOL_SOCKET, SO_RCVTIMEO, &tick, sizeof tick), 0);
+    ASSERT_NO_FATAL_FAILURE(start({}));
+    e2e::UdpClient client;
+    ASSERT_TRUE(client.send(port(), proto::kPing));
+    ASSERT_TRUE(client.receive(kReplyWithin)); // #who?#: the server does not know us
+    // The reply's IPv4 header, seen on lo (each loopback datagram shows up twice).
+    std::optional<std::pair<std::uint16_t, std::uint16_t>> id_and_flags;
+    const auto give_up = Clock::now() + kReplyWithin;
+    std::array<unsigned char, 2048> frame{};
+    while (!id_and_flags && Clock::now() < give_up) {
+        const ssize_t n = ::recv(sniffer, frame.data(), frame.size(), 0);
+        if (n < 28 || (frame[0] >> 4) != 4 || frame[9] != IPPROTO_UDP)
+            continue;
+        const std::size_t udp = (frame[0] & 0x0fu) * 4u;
+        const auto u16 = [&](std::size_t at) {
+            return static_cast<std::uint16_t>(frame[at] << 8 | frame[at + 1]);
+        };
+        if (static_cast<std::size_t>(n) >= udp + 4 && u16(udp) == port() &&
+            u16(udp + 2) == client.port())
+            id_and_flags = std::pair{u16(4), u16(6)};
+    }
+    ::close(sniffer);
+    ASSERT_TRUE(id_and_flags) << "the reply was not seen on lo";
+    EXPECT_NE(id_and_flags->second & 0x4000, 0) << "DF is not set";
+    EXPECT_EQ(id_and_flags->first, 0) << "an atomic datagram from it should have IP ID 0";
 }
 
 TEST(RendezvousCli, HelpListsEveryOptionAndExitsZero) {
