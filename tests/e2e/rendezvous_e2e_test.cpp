@@ -10,24 +10,24 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <arpa/inet.h>
 #include <array>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
-#include <functional>
-#include <random>
-#include <string>
-#include <arpa/inet.h>
 #include <cstring>
+#include <functional>
 #include <linux/if_ether.h>
 #include <net/if.h>
 #include <netinet/in.h>
 #include <netpacket/packet.h>
+#include <random>
+#include <string>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <sys/wait.h>
-#include <unistd.h>
 #include <thread>
+#include <unistd.h>
 #include <vector>
 
 namespace {
