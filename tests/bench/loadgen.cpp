@@ -648,8 +648,10 @@ private:
             if (acks[i - first].size() == proto::kMaxAcksPerGot) flush_acks(i - first);
         };
         auto one = [&] {
-            const auto receivers =
-                static_cast<std::uint32_t>((cur_.rdv ? ready : base_ready) - 1);
+            // The members of the server being measured now (main_, rendezvous or raw, or
+            // the fan-out baseline), less the sender.
+            const bool on_main = cur_.addr == main_.addr;
+            const auto receivers = static_cast<std::uint32_t>((on_main ? ready : base_ready) - 1);
             const Json s0 = server_sample();
             std::vector<std::int64_t> last;
             std::uint64_t delivered = 0, lost = 0, all = 0;
