@@ -1,4 +1,4 @@
-// IdSet: a set of PeerIds in one flat array (open addressing with linear probing): a room's
+// IdSet: a set of PeerIds in one flat array (open addressing, linear_probing.hpp): a room's
 // members. 8 bytes a slot at most 7/8 full, so ~10 bytes a member, where a std::unordered_set
 // node and its bucket cost ~40 and an allocation each. Erasing shifts the probe chain back
 // (no tombstones), and the array halves when it falls below 1/8 full, so a lobby that 100,000
@@ -6,6 +6,7 @@
 // unordered_set's was.
 #pragma once
 
+#include "linear_probing.hpp"
 #include "peer_id.hpp"
 
 #include <cstddef>
@@ -18,7 +19,7 @@ namespace chat::rdv {
 class IdSet {
   public:
     bool insert(PeerId id) { // false if already there
-        if ((size_ + 1) * 8 > slots_.size() * 7)
+        if (linear_probing::must_grow(size_ + 1, slots_.size()))
             rehash(slots_.empty() ? kMinSlots : 2 * slots_.size());
         std::size_t i = home(id);
         for (; slots_[i] != kEmpty; i = next(i))
@@ -35,20 +36,11 @@ class IdSet {
         for (; slots_[i] != id; i = next(i))
             if (slots_[i] == kEmpty)
                 return false;
-        // Backward shift: move up every later entry of the chain that may sit in the hole.
-        for (std::size_t j = next(i);; j = next(j)) {
-            if (slots_[j] == kEmpty)
-                break;
-            const std::size_t h = home(slots_[j]);
-            const bool movable = i <= j ? (h <= i || h > j) : (h <= i && h > j);
-            if (movable) {
-                slots_[i] = slots_[j];
-                i = j;
-            }
-        }
-        slots_[i] = kEmpty;
+        linear_probing::erase_at(
+            slots_, i, kEmpty, [this](PeerId e) { return home(e); },
+            [](PeerId e) { return e == kEmpty; });
         --size_;
-        if (slots_.size() > kMinSlots && size_ * 8 < slots_.size())
+        if (linear_probing::may_shrink(size_, slots_.size(), kMinSlots))
             rehash(slots_.size() / 2);
         return true;
     }

@@ -1,10 +1,12 @@
 // SlotIndex: a hash index from a key to a peer-table slot, where the keys stay in the
 // table's records. Each entry is the key's 32-bit hash and the slot (8 bytes), in one flat
-// array at most 7/8 full (open addressing, linear probing, backward-shift erase): ~10 bytes
-// a peer, where a std::unordered_map node keeping its own copy of the key costs ~60 and an
-// allocation. A lookup compares hashes first, so it reads a record only on a likely match.
-// The peer table indexes endpoints with it: the first lookup of every datagram.
+// array at most 7/8 full (open addressing, linear_probing.hpp): ~10 bytes a peer, where a
+// std::unordered_map node keeping its own copy of the key costs ~60 and an allocation. A
+// lookup compares hashes first, so it reads a record only on a likely match. The peer table
+// indexes endpoints with it: the first lookup of every datagram.
 #pragma once
+
+#include "linear_probing.hpp"
 
 #include <cstddef>
 #include <cstdint>
@@ -29,7 +31,7 @@ class SlotIndex {
     }
     // Adds a slot whose key is not in the index yet.
     void insert(std::uint64_t hash, std::uint32_t slot) {
-        if ((size_ + 1) * 8 > entries_.size() * 7)
+        if (linear_probing::must_grow(size_ + 1, entries_.size()))
             rehash(entries_.empty() ? kMinEntries : 2 * entries_.size());
         place(Entry{fold(hash), slot});
         ++size_;
@@ -42,16 +44,11 @@ class SlotIndex {
         for (; entries_[i].slot != slot; i = next(i))
             if (entries_[i].slot == kEmpty)
                 return;
-        for (std::size_t j = next(i); entries_[j].slot != kEmpty; j = next(j)) {
-            const std::size_t h = home(entries_[j].hash);
-            if (i <= j ? (h <= i || h > j) : (h <= i && h > j)) { // j's entry may fill the hole
-                entries_[i] = entries_[j];
-                i = j;
-            }
-        }
-        entries_[i].slot = kEmpty;
+        linear_probing::erase_at(
+            entries_, i, Entry{}, [this](const Entry& e) { return home(e.hash); },
+            [](const Entry& e) { return e.slot == kEmpty; });
         --size_;
-        if (entries_.size() > kMinEntries && size_ * 8 < entries_.size())
+        if (linear_probing::may_shrink(size_, entries_.size(), kMinEntries))
             rehash(entries_.size() / 2);
     }
     std::size_t size() const { return size_; }
