@@ -178,12 +178,17 @@ class Fields {
 
 template <typename T> using Reader = T (*)(Fields&);
 
+std::string read_cookie(Fields& f) {
+    return f.string("cookie", [](std::string_view s) { return is_lower_hex(s, kCookieHexChars); });
+}
 Message read_hello(Fields& f) {
     Hello m;
     m.name = f.name("name");
     m.private_endpoints = f.endpoint_list("priv");
     if (f.find("tok") != nullptr)
         m.token = f.token();
+    if (f.find("cookie") != nullptr)
+        m.cookie = read_cookie(f);
     return m;
 }
 Message read_bye(Fields& f) {
@@ -221,6 +226,9 @@ Message read_connect(Fields& f) {
     return Connect{f.token(), f.u32("id"), f.name("name")};
 }
 
+Message read_retry(Fields& f) {
+    return Retry{read_cookie(f)};
+}
 Message read_welcome(Fields& f) {
     Welcome m;
     m.name = f.name("name");
@@ -335,32 +343,33 @@ Message read_peer_ack(Fields& f) {
 
 const std::unordered_map<std::string_view, Reader<Message>>& readers() {
     static const std::unordered_map<std::string_view, Reader<Message>> table{
-        {"hello", read_hello},
-        {"bye", read_bye},
-        {"join", read_join},
-        {"leave", read_leave},
-        {"rooms", read_rooms},
-        {"users", read_users},
-        {"create", read_create},
-        {"say", read_say},
-        {"dm", read_direct},
-        {"connect", read_connect},
-        {"got", read_got},
-        {"welcome", read_welcome},
-        {"ok", read_ok},
-        {"error", read_error},
-        {"room_list", read_room_list},
-        {"user_list", read_user_list},
-        {"msg", read_room_message},
-        {"dm_msg", read_direct_message},
-        {"joined", read_joined},
-        {"left", read_left},
-        {"peer", read_peer_info},
-        {"shutdown", read_shutdown},
-        {"probe", read_probe},
-        {"probe_ack", read_probe_ack},
-        {"p2p_msg", read_peer_text},
-        {"p2p_ack", read_peer_ack},
+        {Hello::kType, read_hello},
+        {Bye::kType, read_bye},
+        {Join::kType, read_join},
+        {Leave::kType, read_leave},
+        {ListRooms::kType, read_rooms},
+        {ListUsers::kType, read_users},
+        {CreateRoom::kType, read_create},
+        {Say::kType, read_say},
+        {Direct::kType, read_direct},
+        {Connect::kType, read_connect},
+        {Got::kType, read_got},
+        {Retry::kType, read_retry},
+        {Welcome::kType, read_welcome},
+        {Ok::kType, read_ok},
+        {Error::kType, read_error},
+        {RoomList::kType, read_room_list},
+        {UserList::kType, read_user_list},
+        {RoomMessage::kType, read_room_message},
+        {DirectMessage::kType, read_direct_message},
+        {MemberJoined::kType, read_joined},
+        {MemberLeft::kType, read_left},
+        {PeerInfo::kType, read_peer_info},
+        {Shutdown::kType, read_shutdown},
+        {Probe::kType, read_probe},
+        {ProbeAck::kType, read_probe_ack},
+        {PeerText::kType, read_peer_text},
+        {PeerAck::kType, read_peer_ack},
     };
     return table;
 }
@@ -370,6 +379,10 @@ const std::unordered_map<std::string_view, Reader<Message>>& readers() {
 std::optional<Message> decode_control_word(std::string_view s) {
     if (s == kPing)
         return Ping{};
+    if (const std::string_view ping = kPing; s.size() == ping.size() + kHeartbeatTagHexChars &&
+                                             s.starts_with(ping) &&
+                                             is_lower_hex(s.substr(ping.size()), kHeartbeatTagHexChars))
+        return Ping{std::string(s.substr(ping.size()))};
     if (s == kPong)
         return Pong{};
     if (s == kWhoAreYou)
@@ -480,6 +493,8 @@ struct Writer {
             j["priv"] = endpoint_array(m.private_endpoints);
         if (m.token)
             j["tok"] = *m.token;
+        if (m.cookie)
+            j["cookie"] = *m.cookie;
         return j;
     }
     OutJson operator()(const Bye& m) const {
@@ -534,6 +549,11 @@ struct Writer {
     OutJson operator()(const Connect& m) const {
         auto j = request("connect", m.token, m.id);
         j["name"] = m.name;
+        return j;
+    }
+    OutJson operator()(const Retry& m) const {
+        auto j = header("retry");
+        j["cookie"] = m.cookie;
         return j;
     }
     OutJson operator()(const Welcome& m) const {
@@ -722,8 +742,8 @@ DecodeResult detail::decode_without_shortcuts(std::string_view datagram) {
 }
 
 std::string encode(const Message& m) {
-    if (std::holds_alternative<Ping>(m))
-        return kPing;
+    if (const auto* ping = std::get_if<Ping>(&m))
+        return kPing + ping->tag;
     if (std::holds_alternative<Pong>(m))
         return kPong;
     if (std::holds_alternative<WhoAreYou>(m))
@@ -740,42 +760,44 @@ std::string encode(const Message& m) {
     return dump(j);
 }
 
+// Every error code and its wire name, in enum order: wire_name and parse_error_code both
+// read this one table, and codec_test walks it.
+constexpr std::pair<ErrorCode, std::string_view> kErrorCodes[] = {
+    {ErrorCode::NameTaken, "name_taken"},       {ErrorCode::NoSession, "no_session"},
+    {ErrorCode::NoSuchRoom, "no_such_room"},    {ErrorCode::NotInRoom, "not_in_room"},
+    {ErrorCode::NoSuchUser, "no_such_user"},    {ErrorCode::RoomExists, "room_exists"},
+    {ErrorCode::RoomFull, "room_full"},         {ErrorCode::TooManyRooms, "too_many_rooms"},
+    {ErrorCode::ServerFull, "server_full"},     {ErrorCode::RateLimited, "rate_limited"},
+    {ErrorCode::BadRequest, "bad_request"},     {ErrorCode::NetworkLimit, "network_limit"},
+};
+static_assert(std::size(kErrorCodes) == static_cast<std::size_t>(ErrorCode::NetworkLimit) + 1,
+              "kErrorCodes lists every ErrorCode");
+
+constexpr bool error_codes_in_enum_order() {
+    for (std::size_t i = 0; i < std::size(kErrorCodes); ++i)
+        if (static_cast<std::size_t>(kErrorCodes[i].first) != i)
+            return false;
+    return true;
+}
+static_assert(error_codes_in_enum_order(), "kErrorCodes is indexed by ErrorCode");
+
 std::string_view wire_name(ErrorCode c) {
-    switch (c) {
-    case ErrorCode::NameTaken:
-        return "name_taken";
-    case ErrorCode::NoSession:
-        return "no_session";
-    case ErrorCode::NoSuchRoom:
-        return "no_such_room";
-    case ErrorCode::NotInRoom:
-        return "not_in_room";
-    case ErrorCode::NoSuchUser:
-        return "no_such_user";
-    case ErrorCode::RoomExists:
-        return "room_exists";
-    case ErrorCode::RoomFull:
-        return "room_full";
-    case ErrorCode::TooManyRooms:
-        return "too_many_rooms";
-    case ErrorCode::ServerFull:
-        return "server_full";
-    case ErrorCode::RateLimited:
-        return "rate_limited";
-    case ErrorCode::BadRequest:
-        return "bad_request";
-    }
-    return "bad_request";
+    const auto i = static_cast<std::size_t>(c);
+    return i < std::size(kErrorCodes) ? kErrorCodes[i].second : "bad_request";
 }
 
 std::optional<ErrorCode> parse_error_code(std::string_view s) {
-    for (auto c : {ErrorCode::NameTaken, ErrorCode::NoSession, ErrorCode::NoSuchRoom,
-                   ErrorCode::NotInRoom, ErrorCode::NoSuchUser, ErrorCode::RoomExists,
-                   ErrorCode::RoomFull, ErrorCode::TooManyRooms, ErrorCode::ServerFull,
-                   ErrorCode::RateLimited, ErrorCode::BadRequest})
-        if (wire_name(c) == s)
-            return c;
+    for (const auto& [code, name] : kErrorCodes)
+        if (name == s)
+            return code;
     return std::nullopt;
+}
+
+std::vector<ErrorCode> all_error_codes() {
+    std::vector<ErrorCode> out;
+    for (const auto& entry : kErrorCodes)
+        out.push_back(entry.first);
+    return out;
 }
 
 std::string_view wire_name(LeaveReason r) {
@@ -798,13 +820,7 @@ std::optional<LeaveReason> parse_leave_reason(std::string_view s) {
 }
 
 std::string_view type_name(const Message& m) {
-    static constexpr std::string_view kNames[] = {
-        "#ping#", "#pong#",   "#who?#",    "plain",     "hello",   "bye",     "join",   "leave",
-        "rooms",  "users",    "create",    "say",       "dm",      "connect", "got",    "welcome",
-        "ok",     "error",    "room_list", "user_list", "msg",     "dm_msg",  "joined", "left",
-        "peer",   "shutdown", "probe",     "probe_ack", "p2p_msg", "p2p_ack"};
-    static_assert(std::size(kNames) == std::variant_size_v<Message>);
-    return kNames[m.index()];
+    return std::visit([](const auto& v) { return std::decay_t<decltype(v)>::kType; }, m);
 }
 
 } // namespace chat::proto

@@ -25,6 +25,8 @@ std::string_view name(DropReason r) {
         return "not_registered";
     case DropReason::BadToken:
         return "bad_token";
+    case DropReason::BadHeartbeat:
+        return "bad_heartbeat";
     case DropReason::RateLimited:
         return "rate_limited";
     case DropReason::PlaintextOff:

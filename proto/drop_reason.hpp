@@ -20,6 +20,7 @@ enum class DropReason : std::uint8_t {
     ShortHello,     // codec: hello not padded to kMinHelloSize (anti-amplification)
     NotRegistered,  // core: no session at this address
     BadToken,       // core: the token does not match the session at this address
+    BadHeartbeat,   // core: a #ping# whose tag is not the session's at this address
     RateLimited,    // core: the source is over its budget
     PlaintextOff,   // core: a plain-text datagram while --allow-plaintext is off
     TableFull,      // core: no room for another peer or plain-text client

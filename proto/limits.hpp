@@ -24,6 +24,10 @@ inline constexpr char kPong[] = "#pong#";
 // The answer to a #ping# from an address without a session (the server restarted, or evicted
 // us): "register again". Six bytes, no larger than the ping, so it amplifies nothing.
 inline constexpr char kWhoAreYou[] = "#who?#";
+// A session's heartbeat is kPing followed by this many lowercase hex digits: a tag derived
+// from the session token (heartbeat_tag.hpp), so only the session's owner can keep it alive.
+// A bare kPing is the legacy plain-text client's heartbeat.
+inline constexpr std::size_t kHeartbeatTagHexChars = 16;
 
 inline constexpr auto kHeartbeatEvery = std::chrono::milliseconds{5s}; // sent by every peer
 inline constexpr auto kEvictAfter = 2 * kHeartbeatEvery; // two heartbeats missed in a row
@@ -40,6 +44,7 @@ inline constexpr std::size_t kMaxPrivateEndpoints = 4; // LAN candidates in a he
 inline constexpr std::size_t kMaxRecipients = 16;      // names in one /msg or /create
 inline constexpr std::size_t kTokenHexChars = 32;      // 128-bit session token, hex
 inline constexpr std::size_t kNonceHexChars = 32;      // 128-bit punch nonce, hex
+inline constexpr std::size_t kCookieHexChars = 32;     // 128-bit address-validation MAC, hex
 inline constexpr std::size_t kInstHexChars = 8;        // an author process's id in a Stamp:
                                                        // 32 random bits tell restarts apart
 inline constexpr std::size_t kMaxAcksPerGot = 32;      // delivery ids acked in one `got`

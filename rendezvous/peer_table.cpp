@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <cassert>
-#include <cstring>
 
 namespace chat::rdv {
 
@@ -12,21 +11,6 @@ Room* Peer::room(std::string_view room) const {
     const auto it =
         std::find_if(rooms.begin(), rooms.end(), [&](const Room* r) { return r->name == room; });
     return it == rooms.end() ? nullptr : *it;
-}
-
-std::uint64_t PeerTable::hash(const proto::Endpoint& e) {
-    // proto::EndpointHash (FNV-1a) takes a multiply per byte, one after another; this takes
-    // three, each followed by a shift that brings high bits down, so addresses that differ
-    // only in their last byte (the top of `hi`) still land far apart.
-    std::uint64_t lo = 0;
-    std::uint64_t hi = 0;
-    std::memcpy(&lo, e.bytes().data(), 8);
-    std::memcpy(&hi, e.bytes().data() + 8, 8);
-    std::uint64_t h =
-        (lo ^ (std::uint64_t{e.port()} << 48) ^ (e.is_v6() ? 1u : 0u)) * 0x9e37'79b9'7f4a'7c15u;
-    h = (h ^ (h >> 29) ^ hi) * 0xbf58'476d'1ce4'e5b9u;
-    h = (h ^ (h >> 32)) * 0x94d0'49bb'1331'11ebu;
-    return h ^ (h >> 31);
 }
 
 Peer* PeerTable::find(PeerId id) {

@@ -4,6 +4,8 @@
 // rate it refills at is its owner's (BucketRate), the same for every bucket of a kind.
 #pragma once
 
+#include "keyed_hash.hpp"
+
 #include "proto/endpoint.hpp"
 #include "proto/time.hpp"
 
@@ -52,8 +54,9 @@ class TokenBucket {
 // an attacker cycling addresses is bounded by the table's churn, not given more memory).
 class SourceLimiter {
   public:
-    SourceLimiter(std::size_t capacity, double per_second, double burst)
-        : capacity_(capacity), rate_{per_second, burst} {}
+    SourceLimiter(std::size_t capacity, double per_second, double burst,
+                  const KeyedHash& hash = KeyedHash{})
+        : capacity_(capacity), rate_{per_second, burst}, index_(16, EndpointKeyedHash{hash}) {}
 
     bool allow(const proto::Endpoint& from, Time now) {
         auto it = index_.find(from);
@@ -82,7 +85,8 @@ class SourceLimiter {
     std::size_t capacity_;
     BucketRate rate_;
     std::list<Entry> lru_;
-    std::unordered_map<proto::Endpoint, std::list<Entry>::iterator, proto::EndpointHash> index_;
+    // Keyed: the sources are the attacker's choice.
+    std::unordered_map<proto::Endpoint, std::list<Entry>::iterator, EndpointKeyedHash> index_;
 };
 
 } // namespace chat::rdv

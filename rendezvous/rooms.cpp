@@ -6,7 +6,7 @@
 namespace chat::rdv {
 
 Rooms::Rooms() {
-    rooms_.emplace(proto::kLobby, Room{proto::kLobby, {}});
+    rooms_.emplace(proto::kLobby, Room{proto::kLobby, {}, {}});
 }
 
 Room* Rooms::find(std::string_view name) {
@@ -17,7 +17,7 @@ Room* Rooms::find(std::string_view name) {
 Room& Rooms::add_member(std::string_view name, PeerId id) {
     auto it = rooms_.find(name);
     if (it == rooms_.end())
-        it = rooms_.emplace(std::string(name), Room{std::string(name), {}}).first;
+        it = rooms_.emplace(std::string(name), Room{std::string(name), {}, {}}).first;
     it->second.members.insert(id);
     return it->second;
 }

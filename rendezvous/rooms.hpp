@@ -9,6 +9,8 @@
 #include "id_set.hpp"
 #include "peer_id.hpp"
 
+#include "proto/endpoint.hpp"
+
 #include <map>
 #include <string>
 #include <string_view>
@@ -18,6 +20,7 @@ namespace chat::rdv {
 struct Room {
     std::string name; // a valid room name; the same as its key in Rooms
     IdSet members;
+    proto::Endpoint creator; // whose network's share of rooms it counts in (NetLimits)
 };
 
 class Rooms {

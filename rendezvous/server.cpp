@@ -13,7 +13,10 @@
 #include <cassert>
 #include <charconv>
 #include <cstdio>
+#include <stdexcept>
 #include <type_traits>
+
+#include <sodium.h>
 
 namespace chat::rdv {
 namespace {
@@ -80,11 +83,15 @@ std::string too_long_text(std::size_t relayed) {
 } // namespace
 
 Server::Server(const ServerConfig& cfg, Rng& rng, Logger& log, Time now)
-    : cfg_(cfg), rng_(rng), log_(log),
+    : cfg_(cfg), rng_(rng), log_(log), hash_(rng), cookies_(rng, now), nets_(cfg.net_caps, hash_),
+      peers_(hash_),
       deliveries_(
           Deliveries::Limits{cfg.max_in_flight_per_member, cfg.max_in_flight, kMaxLinesInFlight}),
-      sources_(cfg.source_limiter_entries, cfg.source_datagrams_per_second, cfg.source_burst),
+      sources_(cfg.source_limiter_entries, cfg.source_datagrams_per_second, cfg.source_burst,
+               hash_),
       drop_log_budget_(kDropLogRate, now), now_(now), last_stats_(now) {
+    if (sodium_init() < 0)
+        throw std::runtime_error("libsodium failed to initialise");
     if (cfg_.stats_every > Duration::zero())
         next_stats_ = now + cfg_.stats_every;
 }
@@ -101,17 +108,23 @@ Outbox Server::on_datagram(const proto::Endpoint& from, std::string_view bytes, 
         return out;
     }
     Peer* peer = peers_.find_by_endpoint(from);
-    const bool allowed =
-        peer != nullptr ? peer->inbound.try_take(session_rate_, now_) : sources_.allow(from, now_);
-    if (!allowed) {
-        drop(proto::DropReason::RateLimited, from, "");
-        return out;
+    const bool json_session = peer != nullptr && !peer->plaintext;
+    if (!json_session) { // a JSON session's datagrams are charged once authenticated
+        const bool allowed = peer != nullptr ? peer->inbound.try_take(session_rate_, now_)
+                                             : sources_.allow(from, now_);
+        if (!allowed) {
+            drop(proto::DropReason::RateLimited, from, "");
+            return out;
+        }
     }
     auto decoded = proto::decode(bytes);
     if (auto* err = std::get_if<proto::DecodeError>(&decoded)) {
+        const Request rq{from, bytes.size(), out};
+        if (!charge_unauthenticated(peer, rq))
+            return out;
         drop(err->reason, from, err->detail + " sample=" + proto::sanitized_sample(bytes));
-        if (peer != nullptr && !peer->plaintext)
-            explain_rejection(*err, Request{from, bytes.size(), out});
+        if (json_session)
+            explain_rejection(*err, rq);
         count_sent(out);
         return out;
     }
@@ -168,7 +181,7 @@ void Server::dispatch(proto::Message&& msg, Peer* peer, const Request& rq) {
         [&](auto& m) {
             using T = std::decay_t<decltype(m)>;
             if constexpr (std::is_same_v<T, proto::Ping>) {
-                handle_ping(peer, rq);
+                handle_ping(m, peer, rq);
             } else if constexpr (std::is_same_v<T, proto::PlainText>) {
                 handle_plaintext(m, peer, rq);
             } else if constexpr (std::is_same_v<T, proto::Hello>) {
@@ -177,7 +190,7 @@ void Server::dispatch(proto::Message&& msg, Peer* peer, const Request& rq) {
                 Peer* p = authenticate(m.token, request_id(m), peer, rq);
                 if (p != nullptr)
                     handle_request(m, *p, rq);
-            } else {
+            } else if (charge_unauthenticated(peer, rq)) {
                 drop(proto::DropReason::WrongDirection, rq.from,
                      std::string(proto::type_name(msg)) + " is sent by servers, not to them");
             }
@@ -236,18 +249,52 @@ Peer* Server::authenticate(const proto::Token& token, std::optional<proto::Reque
         return nullptr;
     }
     if (!peer->token.matches(token)) {
-        drop(proto::DropReason::BadToken, rq.from, "token does not match " + peer->name);
+        if (charge_unauthenticated(peer, rq))
+            drop(proto::DropReason::BadToken, rq.from, "token does not match " + peer->name);
         return nullptr;
     }
+    if (!charge_session(*peer, rq))
+        return nullptr;
     refresh(*peer);
     return peer;
 }
 
+bool Server::charge_session(Peer& peer, const Request& rq) {
+    if (peer.inbound.try_take(session_rate_, now_))
+        return true;
+    drop(proto::DropReason::RateLimited, rq.from, "session over its budget");
+    return false;
+}
+
+bool Server::charge_unauthenticated(const Peer* at_source, const Request& rq) {
+    if (at_source == nullptr || at_source->plaintext)
+        return true; // charged on arrival
+    if (sources_.allow(rq.from, now_))
+        return true;
+    drop(proto::DropReason::RateLimited, rq.from, "unauthenticated, over the source's budget");
+    return false;
+}
+
 // ---------------------------------------------------------------- heartbeats, legacy text
 
-void Server::handle_ping(Peer* peer, const Request& rq) {
+void Server::handle_ping(const proto::Ping& m, Peer* peer, const Request& rq) {
+    if (peer != nullptr && !peer->plaintext) {
+        // Only the session's own tag refreshes it: a #ping# forged from its address (bare, or
+        // with any other tag) keeps nothing alive, and costs the session nothing.
+        if (!peer->token.heartbeat_tag_matches(m.tag)) {
+            if (charge_unauthenticated(peer, rq))
+                drop(proto::DropReason::BadHeartbeat, rq.from,
+                     m.tag.empty() ? "bare #ping# from a session" : "wrong heartbeat tag");
+            return;
+        }
+        if (!charge_session(*peer, rq))
+            return;
+        refresh(*peer);
+        send_bytes(rq.out, *peer, proto::kPong);
+        return;
+    }
     if (peer == nullptr) {
-        if (!cfg_.allow_plaintext) {
+        if (!cfg_.allow_plaintext || !m.tag.empty()) {
             drop(proto::DropReason::NotRegistered, rq.from, "#ping# without a session");
             // A peer whose session is gone (we restarted, or evicted it) learns it at its next
             // ping instead of three heartbeats later; six bytes, no more than the ping.
@@ -258,14 +305,13 @@ void Server::handle_ping(Peer* peer, const Request& rq) {
         if (peer == nullptr)
             return;
     }
-    refresh(*peer);
-    if (!peer->plaintext)
-        send_bytes(rq.out, *peer, proto::kPong);
+    refresh(*peer); // a legacy plain-text client: it cannot prove more than its address
 }
 
 void Server::handle_plaintext(const proto::PlainText& m, Peer* peer, const Request& rq) {
     if (peer != nullptr && !peer->plaintext) {
-        drop(proto::DropReason::WrongDirection, rq.from, "plain text from a JSON session");
+        if (charge_unauthenticated(peer, rq))
+            drop(proto::DropReason::WrongDirection, rq.from, "plain text from a JSON session");
         return;
     }
     if (peer == nullptr) {
@@ -285,7 +331,8 @@ void Server::handle_plaintext(const proto::PlainText& m, Peer* peer, const Reque
 }
 
 Peer* Server::register_plaintext(const Request& rq) {
-    if (peers_.plaintext_count() >= cfg_.max_plaintext_clients || peers_.size() >= cfg_.max_peers) {
+    if (peers_.plaintext_count() >= cfg_.max_plaintext_clients || peers_.size() >= cfg_.max_peers ||
+        nets_.full(rq.from, NetResource::Sessions)) {
         drop(proto::DropReason::TableFull, rq.from, "no room for another plain-text client");
         return nullptr;
     }
@@ -295,6 +342,7 @@ Peer* Server::register_plaintext(const Request& rq) {
     p.plaintext = true;
     p.inbound = TokenBucket(session_rate_, now_);
     Peer& peer = peers_.add(std::move(p));
+    nets_.add(peer.endpoint, NetResource::Sessions);
     unverified_budgets_.emplace(peer.id, TokenBucket(plaintext_rate_, now_));
     sources_.forget(rq.from);
     put_in_room(peer, proto::kLobby, rq.out, std::nullopt);
@@ -305,27 +353,49 @@ Peer* Server::register_plaintext(const Request& rq) {
 // ---------------------------------------------------------------- sessions
 
 void Server::handle_hello(const proto::Hello& m, Peer* at_source, const Request& rq) {
-    if (Peer* holder = peers_.find_by_name(m.name); holder != nullptr) {
-        // The token proves ownership from anywhere. Without it, the same address is enough:
-        // a client whose welcome was lost asks again, and the answer goes to that address,
-        // so a spoofer never sees the token. That includes a client that still carries the
-        // token of a session the server has since evicted: its hello made a new session whose
-        // welcome was lost, and it asks again with the old token from the same address.
-        const bool owner =
-            (m.token && holder->token.matches(*m.token)) || holder->endpoint == rq.from;
+    Peer* holder = peers_.find_by_name(m.name);
+    const bool owner = holder != nullptr && m.token && holder->token.matches(*m.token);
+    if (holder != nullptr && holder->endpoint == rq.from) {
+        // From the session's own address, which proved itself when the session was made: a
+        // welcome that was lost. The answer goes to that address, so a spoofer never sees the
+        // token; that includes a client still carrying the token of an evicted session, whose
+        // new session's welcome was lost. Only the token changes anything (the candidates)
+        // or keeps the session alive.
         if (owner) {
-            if (holder->endpoint != rq.from)
-                migrate(*holder, at_source, rq);
+            if (!charge_session(*holder, rq))
+                return;
             holder->private_endpoints = m.private_endpoints;
             refresh(*holder);
-            send(rq.out, *holder, welcome_for(*holder));
+        } else if (!charge_unauthenticated(at_source, rq)) {
             return;
         }
+        send(rq.out, *holder, welcome_for(*holder));
+        return;
+    }
+    if (!charge_unauthenticated(at_source, rq))
+        return;
+    if (holder != nullptr && !owner) {
         send_error(rq, nullptr, std::nullopt, ErrorCode::NameTaken,
                    "name " + quoted(m.name) +
                        " is taken by a live peer: choose another --name (if it was you, "
                        "wait for the old session to time out)");
         log_.info("refused name=" + m.name + " from=" + rq.from.to_string() + " reason=name_taken");
+        return;
+    }
+    // Creating a session, or moving one here: first the address must show it receives what
+    // we send it. The retry is no larger than the hello (padded to kMinHelloSize) and leaves
+    // no state behind; only a hello that echoes its cookie goes on.
+    if (!m.cookie || !cookies_.valid(rq.from, *m.cookie, now_)) {
+        ++traffic_.retries_sent;
+        send_unverified(rq, proto::Retry{cookies_.issue(rq.from, now_)});
+        return;
+    }
+    if (holder != nullptr) { // the owner, from a new address
+        if (!migrate(*holder, at_source, rq))
+            return;
+        holder->private_endpoints = m.private_endpoints;
+        refresh(*holder);
+        send(rq.out, *holder, welcome_for(*holder));
         return;
     }
     if (at_source != nullptr && !at_source->plaintext) {
@@ -342,8 +412,22 @@ void Server::handle_hello(const proto::Hello& m, Peer* at_source, const Request&
                    "server full (" + std::to_string(cfg_.max_peers) + " peers): try later");
         return;
     }
+    if (auto text = session_limit_text(rq.from)) {
+        drop(proto::DropReason::TableFull, rq.from, "hello from a network at its session share");
+        send_error(rq, nullptr, std::nullopt, ErrorCode::NetworkLimit, std::move(*text));
+        return;
+    }
     Peer& peer = register_peer(m, rq);
     send(rq.out, peer, welcome_for(peer));
+}
+
+std::optional<std::string> Server::session_limit_text(const proto::Endpoint& from) const {
+    const auto level = nets_.full(from, NetResource::Sessions);
+    if (!level)
+        return std::nullopt;
+    return "too many sessions from your network (" +
+           std::to_string(nets_.cap(*level, NetResource::Sessions)) + " per " +
+           std::string(NetLimits::prefix_text(from, *level)) + "): try later";
 }
 
 Peer& Server::register_peer(const proto::Hello& m, const Request& rq) {
@@ -355,6 +439,7 @@ Peer& Server::register_peer(const proto::Hello& m, const Request& rq) {
     p.private_endpoints = m.private_endpoints;
     p.inbound = TokenBucket(session_rate_, now_);
     Peer& peer = peers_.add(std::move(p));
+    nets_.add(peer.endpoint, NetResource::Sessions);
     sources_.forget(rq.from);
     refresh(peer);
     put_in_room(peer, proto::kLobby, rq.out, std::nullopt);
@@ -369,13 +454,24 @@ proto::Welcome Server::welcome_for(const Peer& peer) const {
                           cfg_.timeout};
 }
 
-void Server::migrate(Peer& peer, Peer* at_source, const Request& rq) {
+bool Server::migrate(Peer& peer, Peer* at_source, const Request& rq) {
     // The token proves the sender owns `peer`; whatever held this address before is stale.
     if (at_source != nullptr)
         end_session(at_source->id, LeaveReason::Quit, rq.out);
+    if (auto text = session_limit_text(rq.from)) {
+        send_error(rq, nullptr, std::nullopt, ErrorCode::NetworkLimit, std::move(*text));
+        return false;
+    }
     log_.info("migrated name=" + peer.name + " from=" + peer.endpoint.to_string() +
               " to=" + rq.from.to_string());
+    // Its shares move with it (rooms it created stay counted where they were created).
+    nets_.remove(peer.endpoint, NetResource::Sessions);
+    nets_.remove(peer.endpoint, NetResource::Joins, joins_of(peer));
     peers_.move(peer, rq.from);
+    nets_.add(peer.endpoint, NetResource::Sessions);
+    nets_.add(peer.endpoint, NetResource::Joins, joins_of(peer));
+    sources_.forget(rq.from);
+    return true;
 }
 
 void Server::refresh(Peer& peer) {
@@ -406,6 +502,7 @@ void Server::end_session(PeerId id, LeaveReason why, Outbox& out) {
     send_delivery_output(out, gave_up);
     expiry_.disarm(id);
     unverified_budgets_.erase(id);
+    nets_.remove(peer->endpoint, NetResource::Sessions);
     peers_.remove(id);
 }
 
@@ -418,10 +515,14 @@ void Server::handle_bye(Peer& peer, const Request& rq) {
 std::optional<ErrorCode> Server::room_entry_error(const Peer& peer, std::string_view room) {
     if (peer.rooms.size() >= cfg_.max_rooms_per_peer)
         return ErrorCode::TooManyRooms;
+    if (room != proto::kLobby && nets_.full(peer.endpoint, NetResource::Joins))
+        return ErrorCode::NetworkLimit;
     const Room* r = rooms_.find(room);
     if (r == nullptr) {
         if (rooms_.size() >= cfg_.max_rooms)
             return ErrorCode::TooManyRooms;
+        if (nets_.full(peer.endpoint, NetResource::Rooms))
+            return ErrorCode::NetworkLimit;
         return std::nullopt;
     }
     if (r->members.size() >= cfg_.max_room_members)
@@ -430,6 +531,11 @@ std::optional<ErrorCode> Server::room_entry_error(const Peer& peer, std::string_
 }
 
 std::string Server::room_entry_text(ErrorCode code, std::string_view room) const {
+    if (code == ErrorCode::NetworkLimit)
+        return "cannot enter " + quoted(room) +
+               ": your network holds its share of rooms on this server (at most " +
+               std::to_string(cfg_.net_caps.rooms_per_host) + " rooms created and " +
+               std::to_string(cfg_.net_caps.joins_per_host) + " joined per host)";
     if (code == ErrorCode::RoomFull)
         return "room " + quoted(room) + " is full (" + std::to_string(cfg_.max_room_members) +
                " members)";
@@ -439,8 +545,27 @@ std::string Server::room_entry_text(ErrorCode code, std::string_view room) const
 
 void Server::put_in_room(Peer& peer, std::string_view room, Outbox& out,
                          std::optional<std::string> by) {
-    peer.rooms.push_back(&rooms_.add_member(room, peer.id));
+    enter_room(peer, room);
     announce(out, room, proto::MemberJoined{std::string(room), peer.name, std::move(by)}, peer.id);
+}
+
+Room& Server::enter_room(Peer& peer, std::string_view room) {
+    const bool lobby = room == proto::kLobby;
+    const bool creating = !lobby && !rooms_.exists(room);
+    Room& r = rooms_.add_member(room, peer.id);
+    peer.rooms.push_back(&r);
+    if (creating) {
+        r.creator = peer.endpoint;
+        nets_.add(r.creator, NetResource::Rooms);
+    }
+    if (!lobby)
+        nets_.add(peer.endpoint, NetResource::Joins);
+    return r;
+}
+
+std::uint32_t Server::joins_of(const Peer& peer) const {
+    const auto n = static_cast<std::uint32_t>(peer.rooms.size());
+    return peer.in_room(proto::kLobby) ? n - 1 : n;
 }
 
 void Server::take_out_of_room(Peer& peer, std::string_view room, LeaveReason why, Outbox& out) {
@@ -448,9 +573,15 @@ void Server::take_out_of_room(Peer& peer, std::string_view room, LeaveReason why
     if (r == nullptr)
         return;
     peer.rooms.erase(r);
+    const bool lobby = r->name == proto::kLobby;
+    const proto::Endpoint creator = r->creator;
+    if (!lobby)
+        nets_.remove(peer.endpoint, NetResource::Joins);
     // `room` may be r->name, gone with the room if this empties it: only r is used after.
     if (rooms_.remove_member(*r, peer.id))
         announce(out, r->name, proto::MemberLeft{r->name, peer.name, why}, peer.id);
+    else if (!lobby)
+        nets_.remove(creator, NetResource::Rooms);
 }
 
 void Server::announce(Outbox& out, std::string_view room, const proto::Message& notice,
@@ -571,7 +702,7 @@ void Server::handle_create(const proto::CreateRoom& m, Peer& peer, const Request
             unknown.push_back(name); // offline, or at its own room limit
             continue;
         }
-        target->rooms.push_back(&rooms_.add_member(m.room, target->id));
+        enter_room(*target, m.room);
         added.push_back(target);
     }
     for (Peer* member : added)

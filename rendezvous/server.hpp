@@ -5,8 +5,11 @@
 // the injected Logger.
 #pragma once
 
+#include "cookie_jar.hpp"
 #include "delivery.hpp"
 #include "expiry_index.hpp"
+#include "keyed_hash.hpp"
+#include "net_limits.hpp"
 #include "outbox.hpp"
 #include "peer_table.hpp"
 #include "rate_limit.hpp"
@@ -36,6 +39,7 @@ struct ServerConfig {
     std::size_t max_rooms = 10'000;         // rooms on the server, lobby included
     std::size_t max_room_members = 100'000; // the lobby holds everyone, so as many as peers
     std::size_t max_rooms_per_peer = 32;
+    NetCaps net_caps; // shares per host and per network (net_limits.hpp)
     std::size_t announce_up_to = 1000; // rooms bigger than this get no joined/left notices
     bool allow_plaintext = false;      // legacy clients that cannot prove their address
     std::size_t max_plaintext_clients = 256;
@@ -62,6 +66,7 @@ struct TrafficCounters {
     std::uint64_t bytes_out = 0;
     std::uint64_t plaintext_capped = 0;      // datagrams not sent: over the unverified byte cap
     std::uint64_t amplification_refused = 0; // replies larger than their request: not sent
+    std::uint64_t retries_sent = 0; // hellos answered with a cookie to prove the address
     std::uint64_t notices_skipped = 0; // joined/left not sent: the room is over announce_up_to
     DeliveryCounters delivery;         // reliable fan-out: deliveries, resends, give-ups, acks
 };
@@ -114,7 +119,14 @@ class Server {
     void handle_request(const proto::Connect& m, Peer& peer, const Request& rq);
     void handle_request(const proto::Got& m, Peer& peer, const Request& rq);
 
-    void handle_ping(Peer* peer, const Request& rq);
+    // Budgets. A datagram from a source without a JSON session is charged to the source's
+    // budget on arrival; one from a JSON session's address only once it has proven to be the
+    // session's (its token or heartbeat tag): the session's budget if it has, the source's if
+    // it has not, so junk forged from a session's address cannot spend the session's budget.
+    bool charge_session(Peer& peer, const Request& rq);
+    bool charge_unauthenticated(const Peer* at_source, const Request& rq);
+
+    void handle_ping(const proto::Ping& m, Peer* peer, const Request& rq);
     void handle_plaintext(const proto::PlainText& m, Peer* peer, const Request& rq);
     void handle_hello(const proto::Hello& m, Peer* at_source, const Request& rq);
     void handle_bye(Peer& peer, const Request& rq);
@@ -138,7 +150,9 @@ class Server {
     Peer& register_peer(const proto::Hello& m, const Request& rq);
     Peer* register_plaintext(const Request& rq);
     proto::Welcome welcome_for(const Peer& peer) const;
-    void migrate(Peer& peer, Peer* at_source, const Request& rq);
+    // Moves `peer` to rq.from; false (and an error sent) if that network holds its share.
+    bool migrate(Peer& peer, Peer* at_source, const Request& rq);
+    std::optional<std::string> session_limit_text(const proto::Endpoint& from) const;
     void refresh(Peer& peer); // heard from it now: push its deadline back
     void evict(PeerId id, Outbox& out);
     void end_session(PeerId id, proto::LeaveReason why, Outbox& out);
@@ -147,6 +161,8 @@ class Server {
     std::optional<proto::ErrorCode> room_entry_error(const Peer& peer, std::string_view room);
     std::string room_entry_text(proto::ErrorCode code, std::string_view room) const;
     void put_in_room(Peer& peer, std::string_view room, Outbox& out, std::optional<std::string> by);
+    Room& enter_room(Peer& peer, std::string_view room); // membership and network shares
+    std::uint32_t joins_of(const Peer& peer) const;      // rooms beyond the lobby
     void take_out_of_room(Peer& peer, std::string_view room, proto::LeaveReason why, Outbox& out);
 
     // Sending. Plain-text peers are unverified: send_bytes caps what they are sent.
@@ -176,6 +192,9 @@ class Server {
     ServerConfig cfg_;
     Rng& rng_;
     Logger& log_;
+    KeyedHash hash_; // for every table keyed by what a sender chooses
+    CookieJar cookies_;
+    NetLimits nets_;
     PeerTable peers_;
     ExpiryIndex expiry_;
     Deliveries deliveries_; // lines in flight to members, until acked or given up

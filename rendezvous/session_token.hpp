@@ -4,8 +4,11 @@
 // the space and without the heap allocation a 32-character std::string needs.
 #pragma once
 
+#include "proto/heartbeat_tag.hpp"
 #include "proto/limits.hpp"
 #include "proto/message.hpp"
+
+#include <sodium.h>
 
 #include <array>
 #include <cstdint>
@@ -46,8 +49,29 @@ class SessionToken {
         }
         return out;
     }
-    // True if `hex` (a token from a request) is this token.
-    bool matches(std::string_view hex) const { return set_ && from_hex(hex) == *this; }
+    // True if `hex` (a token from a request) is this token; constant time in the bytes.
+    bool matches(std::string_view hex) const {
+        const SessionToken other = from_hex(hex);
+        return set_ && other.set_ &&
+               sodium_memcmp(bytes_.data(), other.bytes_.data(), bytes_.size()) == 0;
+    }
+    // True if `tag` (what follows "#ping#") is this session's heartbeat tag (heartbeat_tag.hpp),
+    // computed from the raw bytes, without the heap; constant time in the tag.
+    bool heartbeat_tag_matches(std::string_view tag) const {
+        static_assert(crypto_shorthash_KEYBYTES == proto::kTokenHexChars / 2);
+        std::array<unsigned char, crypto_shorthash_BYTES> got{};
+        std::size_t got_len = 0;
+        if (!set_ || tag.size() != 2 * got.size() ||
+            sodium_hex2bin(got.data(), got.size(), tag.data(), tag.size(), nullptr, &got_len,
+                           nullptr) != 0 ||
+            got_len != got.size())
+            return false;
+        std::array<unsigned char, crypto_shorthash_BYTES> want{};
+        crypto_shorthash(want.data(),
+                         reinterpret_cast<const unsigned char*>(proto::kHeartbeatTagLabel.data()),
+                         proto::kHeartbeatTagLabel.size(), bytes_.data());
+        return sodium_memcmp(want.data(), got.data(), want.size()) == 0;
+    }
 
     friend bool operator==(const SessionToken&, const SessionToken&) = default;
 

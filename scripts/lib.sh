@@ -5,7 +5,7 @@
 # directory with Ninja at -j2. Nothing here runs tests or starts programs.
 
 # Everything the build, the unit and end-to-end tests and the NAT lab use.
-CHAT_PACKAGES=(g++ cmake ninja-build pkg-config libuv1-dev libcxxopts-dev nlohmann-json3-dev
+CHAT_PACKAGES=(g++ cmake ninja-build pkg-config libuv1-dev libsodium-dev libcxxopts-dev nlohmann-json3-dev
     libgtest-dev python3 iproute2 iptables conntrack tmux procps)
 
 chat_log() { printf '%s: %s\n' "${CHAT_SCRIPT:-chat}" "$*" >&2; }

@@ -1,9 +1,12 @@
 // Codec: every message survives encode -> decode unchanged, and each class of malformed
 // input is rejected with its own DropReason, never an exception.
 #include "proto/codec.hpp"
+#include "proto/heartbeat_tag.hpp"
 #include "proto/limits.hpp"
 
 #include <gtest/gtest.h>
+
+#include <set>
 
 #include <string>
 
@@ -57,6 +60,53 @@ TEST(Codec, PingWithTrailingNewlineIsStillAHeartbeat) {
     EXPECT_TRUE(std::holds_alternative<Pong>(std::get<Message>(decode("#pong#\n"))));
     // Found by decode_fuzz in CI: "#who?#\n" decoded as text and re-encoded as "#who?#".
     EXPECT_TRUE(std::holds_alternative<WhoAreYou>(std::get<Message>(decode("#who?#\n"))));
+}
+
+TEST(Codec, TaggedPingCarriesSixteenHexDigits) {
+    const std::string tag = "0123456789abcdef";
+    EXPECT_EQ(encode(Ping{tag}), "#ping#" + tag);
+    EXPECT_EQ(std::get<Ping>(std::get<Message>(decode("#ping#" + tag))).tag, tag);
+    EXPECT_EQ(std::get<Ping>(std::get<Message>(decode("#ping#" + tag + "\n"))).tag, tag);
+    // Anything else after #ping# is not a heartbeat: one digit short, upper case, one too many.
+    for (const std::string bad : {"#ping#0123456789abcde", "#ping#0123456789ABCDEF",
+                                  "#ping#0123456789abcdef0"})
+        EXPECT_FALSE(std::holds_alternative<Ping>(std::get<Message>(decode(bad)))) << bad;
+}
+
+TEST(Codec, HeartbeatTagIsSipHashOfTheLabelUnderTheToken) {
+    // The tag both sides compute: fixed for a token, different for another, none for junk.
+    const std::string tok = "000102030405060708090a0b0c0d0e0f";
+    const std::string tag = heartbeat_tag(tok);
+    EXPECT_EQ(tag.size(), kHeartbeatTagHexChars);
+    EXPECT_EQ(tag, heartbeat_tag(tok));
+    EXPECT_NE(tag, heartbeat_tag("000102030405060708090a0b0c0d0e0e"));
+    EXPECT_EQ(heartbeat_tag("not a token"), "");
+    EXPECT_EQ(heartbeat_tag(std::string(32, 'G')), "");
+}
+
+TEST(Codec, RetryAndHelloCookieRoundTrip) {
+    const std::string cookie(32, 'c');
+    EXPECT_EQ(std::get<Retry>(std::get<Message>(decode(encode(Retry{cookie})))).cookie, cookie);
+    Hello h{"alice", {}, std::nullopt};
+    h.cookie = cookie;
+    const auto back = std::get<Hello>(std::get<Message>(decode(encode(h))));
+    EXPECT_EQ(back.cookie, cookie);
+    EXPECT_FALSE(std::get<Hello>(std::get<Message>(decode(encode(Hello{"bob", {}, {}})))).cookie);
+    const auto bad = decode(R"({"v":1,"t":"retry","cookie":"xyz"})");
+    EXPECT_TRUE(std::holds_alternative<DecodeError>(bad));
+}
+
+TEST(Codec, EveryErrorCodeRoundTripsThroughItsName) {
+    const auto codes = all_error_codes();
+    EXPECT_EQ(codes.size(), static_cast<std::size_t>(ErrorCode::NetworkLimit) + 1);
+    std::set<std::string_view> names;
+    for (const auto c : codes) {
+        names.insert(wire_name(c));
+        EXPECT_EQ(parse_error_code(wire_name(c)), c) << wire_name(c);
+        const auto back = decode(encode(Error{std::nullopt, c, "x"}));
+        EXPECT_EQ(std::get<Error>(std::get<Message>(back)).code, c) << wire_name(c);
+    }
+    EXPECT_EQ(names.size(), codes.size()); // no two codes share a name
 }
 
 TEST(Codec, PlainTextLineHasLineEndStripped) {
@@ -347,6 +397,7 @@ TEST(Codec, TypeNamesMatchTheWire) {
     EXPECT_EQ(type_name(Message{Say{}}), "say");
     EXPECT_EQ(type_name(Message{PeerInfo{}}), "peer");
     EXPECT_EQ(type_name(Message{Ping{}}), "#ping#");
+    EXPECT_EQ(type_name(Message{Retry{}}), "retry");
 }
 
 } // namespace

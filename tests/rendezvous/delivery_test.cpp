@@ -579,18 +579,23 @@ TEST(DeliveryStats, StatsLineCountsDeliveriesResendsAndGiveUps) {
     Server server{cfg, rng, log, t0};
     std::map<std::string, proto::Token> tok;
     for (const auto& [name, at] : {std::pair{"alice", kAlice}, {"bob", kBob}}) {
-        const auto out = server.on_datagram(at, proto::encode(proto::Hello{name, {}, {}}), t0);
-        for (const auto& d : out)
-            if (auto r = proto::decode(d.bytes); std::holds_alternative<proto::Message>(r))
-                if (const auto* w = std::get_if<proto::Welcome>(&std::get<proto::Message>(r)))
-                    tok[name] = w->token;
+        proto::Hello hello{name, {}, {}};
+        for (int round = 0; round < 2; ++round) // hello, retry{cookie}, hello{cookie}, welcome
+            for (const auto& d : server.on_datagram(at, proto::encode(hello), t0))
+                if (auto r = proto::decode(d.bytes); std::holds_alternative<proto::Message>(r)) {
+                    const auto& m = std::get<proto::Message>(r);
+                    if (const auto* retry = std::get_if<proto::Retry>(&m))
+                        hello.cookie = retry->cookie;
+                    if (const auto* w = std::get_if<proto::Welcome>(&m))
+                        tok[name] = w->token;
+                }
     }
     server.on_datagram(kAlice, proto::encode(proto::Say{tok["alice"], 1, "lobby", "hi", kStamp}),
                        t0);
     for (Time t = t0 + 1s; t <= t0 + 60s; t += 1s) {
         if ((t - t0) % 5s == Duration::zero()) {
-            server.on_datagram(kAlice, std::string(proto::kPing), t);
-            server.on_datagram(kBob, std::string(proto::kPing), t);
+            server.on_datagram(kAlice, proto::encode(proto::Ping{proto::heartbeat_tag(tok["alice"])}), t);
+            server.on_datagram(kBob, proto::encode(proto::Ping{proto::heartbeat_tag(tok["bob"])}), t);
         }
         server.on_tick(t);
     }

@@ -7,9 +7,11 @@
 #include "tests/testkit/seeded_rng.hpp"
 
 #include "proto/codec.hpp"
+#include "proto/heartbeat_tag.hpp"
 
 #include <gtest/gtest.h>
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -34,8 +36,33 @@ protected:
         return cfg;
     }
 
+    // Sends `m` as a well-behaved client would: a hello without a cookie that earns a retry
+    // is sent again with it (the outbox returned is the second answer), and a bare #ping#
+    // from an address with a session carries that session's heartbeat tag. send_once and
+    // send_raw send exactly what they are given.
     Outbox send(const Endpoint& from, const proto::Message& m, Time at) {
-        return server_.on_datagram(from, proto::encode(m), at);
+        if (const auto* ping = std::get_if<proto::Ping>(&m); ping && ping->tag.empty()) {
+            if (const auto it = session_at_.find(from); it != session_at_.end())
+                return send_once(from, proto::Ping{proto::heartbeat_tag(it->second)}, at);
+        }
+        Outbox out = send_once(from, m, at);
+        if (const auto* hello = std::get_if<proto::Hello>(&m); hello && !hello->cookie) {
+            for (const auto& r : of_type<proto::Retry>(sent_to(out, from))) {
+                proto::Hello again = *hello;
+                again.cookie = r.cookie;
+                return send_once(from, again, at);
+            }
+        }
+        return out;
+    }
+    Outbox send_once(const Endpoint& from, const proto::Message& m, Time at) {
+        Outbox out = server_.on_datagram(from, proto::encode(m), at);
+        for (const auto& w : of_type<proto::Welcome>(sent_to(out, from)))
+            session_at_[from] = w.token;
+        return out;
+    }
+    Outbox send_once(const Endpoint& from, const proto::Message& m) {
+        return send_once(from, m, now_);
     }
     Outbox send(const Endpoint& from, const proto::Message& m) { return send(from, m, now_); }
     Outbox send_raw(const Endpoint& from, std::string_view bytes) {
@@ -95,6 +122,7 @@ protected:
     Time now_{};
     Server server_;
     std::map<std::string, proto::Token> tokens_;
+    std::map<Endpoint, proto::Token> session_at_; // the last welcome each address got
 };
 
 } // namespace chat::rdv::testing
