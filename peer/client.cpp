@@ -228,6 +228,15 @@ void Client::run_timers(Time now, Outbox& out) {
             session_lost(
                 now, "no answer from the server for " + seconds_text(now - reg_.last_pong()), out);
             break;
+        case Registration::Due::StillTrying:
+            out.events.emplace_back(
+                ui::Connection{ConnectionState::Connecting,
+                               "still trying " + cfg_.server.to_string() + " (no answer for " +
+                                   seconds_text(reg_.still_trying_for()) + ")..."});
+            log_.info("still_trying server=" + cfg_.server.to_string() +
+                      " waited_ms=" + std::to_string(reg_.still_trying_for().count()));
+            reg_.still_trying_told();
+            break;
         case Registration::Due::StartupFailed:
             out.events.emplace_back(
                 ui::Fatal{"no answer from the rendezvous at " + cfg_.server.to_string() +

@@ -11,6 +11,7 @@
 
 #include <unistd.h>
 
+#include <cmath>
 #include <csignal>
 #include <cstdlib>
 #include <iostream>
@@ -52,6 +53,9 @@ Options parse_options(int argc, char** argv) {
         ("no-color", "no colours (also when NO_COLOR is set)")
         ("log-file", "append a log to FILE (nothing is logged otherwise)",
          cxxopts::value<std::string>())
+        ("connect-timeout", "at start-up, give up (exit 1) after SECONDS without an answer from "
+                            "the rendezvous; hello is retried meanwhile",
+         cxxopts::value<double>()->default_value("30"), "SECONDS")
         ("h,help", "print this help and exit")
         ("version", "print the version and exit");
     // clang-format on
@@ -104,6 +108,12 @@ Options parse_options(int argc, char** argv) {
     }
     if (r.count("log-file") != 0)
         o.log_file = r["log-file"].as<std::string>();
+    const double connect_s = r["connect-timeout"].as<double>();
+    if (!std::isfinite(connect_s) || connect_s < 1 || connect_s > 3600)
+        usage_error("--connect-timeout " + std::to_string(connect_s) +
+                        " is out of range: use 1 to 3600 seconds",
+                    spec);
+    o.shell.connect_timeout = Duration{static_cast<std::int64_t>(std::llround(connect_s * 1000.0))};
 
     const bool interactive = ::isatty(0) == 1 && ::isatty(1) == 1;
     o.shell.mode = r.count("json") != 0 ? peer::UiMode::Json

@@ -10,7 +10,10 @@ Registration::Registration(const RegistrationConfig& cfg, Rng& rng)
 
 void Registration::start(Time now) {
     state_ = ConnectionState::Connecting;
+    started_at_ = now;
     startup_deadline_ = now + cfg_.startup_timeout;
+    still_trying_at_ = now + cfg_.still_trying_after;
+    startup_wait_ = cfg_.startup_retry;
     hello_at_ = now;
 }
 
@@ -19,6 +22,8 @@ Registration::Due Registration::due(Time now) const {
     case ConnectionState::Connecting:
         if (now >= startup_deadline_)
             return Due::StartupFailed;
+        if (now >= still_trying_at_)
+            return Due::StillTrying;
         return now >= hello_at_ ? Due::Hello : Due::Nothing;
     case ConnectionState::Online:
         if (now >= dead_at())
@@ -39,13 +44,21 @@ Duration Registration::jittered(Duration d, std::int64_t fraction) {
 
 void Registration::hello_sent(Time now) {
     if (state_ == ConnectionState::Connecting) {
-        hello_at_ = now + cfg_.startup_retry;
+        // No jitter here: peers start one by one, unlike peers that lost the same server.
+        hello_at_ = now + startup_wait_;
+        if (now - started_at_ >= cfg_.still_trying_after)
+            startup_wait_ =
+                std::min(startup_wait_ * 2, std::max(cfg_.startup_max_retry, cfg_.startup_retry));
         return;
     }
     // Reconnecting: 1, 2, 4 ... s, each minus up to a quarter, so peers that lost the same
     // server do not all come back in the same millisecond.
     hello_at_ = now + jittered(backoff_, 4);
     backoff_ = std::min(backoff_ * 2, cfg_.max_backoff);
+}
+
+void Registration::still_trying_told() {
+    still_trying_at_ += cfg_.still_trying_every;
 }
 
 void Registration::ping_sent(Time now) {
@@ -111,7 +124,7 @@ void Registration::close() {
 std::optional<Time> Registration::next_wakeup() const {
     switch (state_) {
     case ConnectionState::Connecting:
-        return std::min(hello_at_, startup_deadline_);
+        return std::min({hello_at_, still_trying_at_, startup_deadline_});
     case ConnectionState::Online:
         return std::min(ping_at_, dead_at());
     case ConnectionState::Reconnecting:

@@ -58,6 +58,7 @@ int Shell::run() {
         cc.room = cfg_.room;
         cc.server = server;
         cc.private_endpoints = private_endpoints(server);
+        cc.registration.startup_timeout = cfg_.connect_timeout;
         client_ = std::make_unique<Client>(std::move(cc), rng_, log_);
         timer_ = std::make_unique<uvpp::Timer>(loop_.get());
         for (const int signum : {SIGINT, SIGTERM, SIGHUP}) {

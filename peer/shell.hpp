@@ -41,6 +41,7 @@ struct ShellConfig {
     std::string room = "lobby";
     UiMode mode = UiMode::Pipe;
     bool color = false;
+    Duration connect_timeout = RegistrationConfig{}.startup_timeout; // no welcome by then: exit 1
 };
 
 class Shell {

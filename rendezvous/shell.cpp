@@ -23,9 +23,11 @@ Shell::~Shell() {
         log_.warn("loop did not close cleanly");
 }
 
+// The core's times come from uv_hrtime, read fresh, never from uv_now: the loop's cached
+// time lags real time (by a whole iteration under load, and libuv may read a coarse clock),
+// which would stamp arrivals early and make deadlines fall due early. See stamp_clock.hpp.
 Time Shell::now() const {
-    return time_from_millis(
-        static_cast<std::int64_t>(uv_now(const_cast<uvpp::Loop&>(loop_).get())));
+    return clock_.reading(uv_hrtime());
 }
 
 proto::Endpoint Shell::bind() {
@@ -49,15 +51,23 @@ int Shell::run() {
 }
 
 void Shell::on_datagram(const proto::Endpoint& from, std::string_view bytes) {
-    uv_update_time(loop_.get());
-    for (const Datagram d : server_->on_datagram(from, bytes, now()))
+    uv_update_time(loop_.get()); // the timer armed below counts from the loop's time
+    // Rounded up: the deadline this arrival sets is never before real arrival + timeout.
+    for (const Datagram d : server_->on_datagram(from, bytes, clock_.arrival(uv_hrtime())))
         socket_->queue(d.to, d.bytes); // sent when the batch ends
     arm_timer();
 }
 
 void Shell::on_timer() {
     armed_for_.reset();
-    deliver(server_->on_tick(now()));
+    // Rounded down, so a tick takes only deadlines already past in real time. A timer that
+    // fires early (libuv counts from its cached time) makes a harmless early tick.
+    const auto t = clock_.tick(uv_hrtime());
+    if (!t) { // an arrival in this millisecond was stamped with the next one
+        timer_->start(std::chrono::milliseconds{1}, [this] { on_timer(); });
+        return;
+    }
+    deliver(server_->on_tick(*t));
     arm_timer();
 }
 

@@ -1,9 +1,11 @@
 // The rendezvous's libuv shell: owns the socket, the one wake-up timer and the signal
-// handlers, and repeats one step in every callback: read uv_now once, call the core, send
-// what it returns, re-arm the timer for next_wakeup(). All protocol logic is in Server.
+// handlers, and repeats one step in every callback: read the clock once (uv_hrtime, through
+// StampClock), call the core, send what it returns, re-arm the timer for next_wakeup(). All
+// protocol logic is in Server.
 #pragma once
 
 #include "server.hpp"
+#include "stamp_clock.hpp"
 
 #include "proto/uv/batched_udp_socket.hpp"
 #include "proto/uv/loop.hpp"
@@ -46,6 +48,7 @@ class Shell {
     std::unique_ptr<uvpp::Signal> sigint_;
     std::unique_ptr<uvpp::Signal> sigterm_;
     std::unique_ptr<Server> server_;
+    StampClock clock_; // uv_hrtime readings to core Times, never early for a deadline
     std::optional<Time> armed_for_;
     bool stopping_ = false;
 };

@@ -51,7 +51,7 @@ FULL_LINES = 500  # the issue's figure; --lines scales it down
 ROOM = "fault"
 EVIDENCE_STREAMS = 4  # bad streams whose event lines are printed (all are kept on disk)
 QUIET_S = 2.0  # after the last line shown: time for a late duplicate to show up
-ONLINE_S = 15.0  # registration under 20% loss may take a few hello resends
+ONLINE_S = 35.0  # the peer itself retries hello with backoff for 30 s before giving up
 
 
 # ---- feeding lines ----

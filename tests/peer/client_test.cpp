@@ -39,14 +39,27 @@ TEST_F(ClientTest, HelloIsResentEverySecondUntilWelcome) {
     EXPECT_TRUE(events_as<ui::Fatal>(out).empty());
 }
 
-TEST_F(ClientTest, NoWelcomeWithinFiveSecondsIsFatalOnce) {
+TEST_F(ClientTest, NoWelcomeForFiveSecondsSaysItIsStillTrying) {
     client_.start(now_);
-    const auto early = run_until(now_ + 4999ms);
+    EXPECT_TRUE(events_as<ui::Connection>(run_until(now_ + 4999ms)).empty());
+    const auto out = run_until(now_ + 1ms);
+    const auto conn = events_as<ui::Connection>(out);
+    ASSERT_EQ(conn.size(), 1u);
+    EXPECT_EQ(conn[0].state, ConnectionState::Connecting);
+    EXPECT_EQ(conn[0].text, "still trying 203.0.113.1:7777 (no answer for 5 s)...");
+    EXPECT_EQ(client_.state(), ConnectionState::Connecting);
+}
+
+TEST_F(ClientTest, NoWelcomeWithinThirtySecondsIsFatalOnce) {
+    client_.start(now_);
+    const auto early = run_until(now_ + 29999ms);
     EXPECT_TRUE(events_as<ui::Fatal>(early).empty());
+    EXPECT_EQ(sent_as<proto::Hello>(early).size(), 12u);    // and one from start()
+    EXPECT_EQ(events_as<ui::Connection>(early).size(), 3u); // at 5, 15 and 25 s
     const auto out = run_until(now_ + 1ms);
     const auto fatal = events_as<ui::Fatal>(out);
     ASSERT_EQ(fatal.size(), 1u);
-    EXPECT_NE(fatal[0].text.find("203.0.113.1:7777"), std::string::npos);
+    EXPECT_NE(fatal[0].text.find("203.0.113.1:7777 within 30 s"), std::string::npos);
     EXPECT_FALSE(client_.next_wakeup().has_value());
     EXPECT_TRUE(run_until(now_ + 60s).events.empty());
 }

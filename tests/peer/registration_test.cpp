@@ -4,6 +4,9 @@
 
 #include <gtest/gtest.h>
 
+#include <utility>
+#include <vector>
+
 namespace chat::peer {
 namespace {
 
@@ -22,7 +25,84 @@ TEST(Registration, HelloIsDueAtStartAndEverySecond) {
     reg.hello_sent(t0);
     EXPECT_EQ(reg.due(t0 + 999ms), Due::Nothing);
     EXPECT_EQ(reg.due(t0 + 1s), Due::Hello);
-    EXPECT_EQ(reg.due(t0 + 5s), Due::StartupFailed);
+}
+
+// Every start-up action at its time, from start until the start-up timeout: hellos each
+// second for 5 s, then 2 s and 4 s apart; "still trying" at 5, 15 and 25 s; failure at 30 s.
+std::vector<std::pair<Duration, Due>> startup_script(const RegistrationConfig& cfg) {
+    testkit::SeededRng rng{1};
+    Registration reg{cfg, rng};
+    const Time t0{};
+    reg.start(t0);
+    std::vector<std::pair<Duration, Due>> script;
+    for (int step = 0; step < 100 && reg.next_wakeup(); ++step) {
+        const Time now = *reg.next_wakeup();
+        const Due d = reg.due(now);
+        script.emplace_back(now - t0, d);
+        if (d == Due::Hello)
+            reg.hello_sent(now);
+        else if (d == Due::StillTrying)
+            reg.still_trying_told();
+        else if (d == Due::StartupFailed)
+            reg.close();
+        else
+            ADD_FAILURE() << "unexpected action at start-up";
+    }
+    return script;
+}
+
+TEST(Registration, StartupRetriesWithBackoffForThirtySecondsSayingItIsStillTrying) {
+    using D = Duration;
+    const std::vector<std::pair<Duration, Due>> expected = {
+        {D{0s}, Due::Hello},  {D{1s}, Due::Hello},          {D{2s}, Due::Hello},
+        {D{3s}, Due::Hello},  {D{4s}, Due::Hello},          {D{5s}, Due::StillTrying},
+        {D{5s}, Due::Hello},  {D{6s}, Due::Hello},          {D{8s}, Due::Hello},
+        {D{12s}, Due::Hello}, {D{15s}, Due::StillTrying},   {D{16s}, Due::Hello},
+        {D{20s}, Due::Hello}, {D{24s}, Due::Hello},         {D{25s}, Due::StillTrying},
+        {D{28s}, Due::Hello}, {D{30s}, Due::StartupFailed},
+    };
+    EXPECT_EQ(startup_script({}), expected);
+}
+
+TEST(Registration, StillTryingSaysHowLongThereHasBeenNoAnswer) {
+    testkit::SeededRng rng{1};
+    Registration reg{{}, rng};
+    const Time t0{};
+    reg.start(t0);
+    reg.hello_sent(t0);
+    EXPECT_NE(reg.due(t0 + 5s - 1ms), Due::StillTrying);
+    EXPECT_EQ(reg.due(t0 + 5s), Due::StillTrying);
+    EXPECT_EQ(reg.still_trying_for(), 5s);
+    reg.still_trying_told();
+    EXPECT_NE(reg.due(t0 + 5s), Due::StillTrying);
+    EXPECT_EQ(reg.still_trying_for(), 15s);
+}
+
+TEST(Registration, ShortStartupTimeoutFailsBeforeAnyStillTrying) {
+    RegistrationConfig cfg;
+    cfg.startup_timeout = 3s;
+    const auto script = startup_script(cfg);
+    ASSERT_FALSE(script.empty());
+    EXPECT_EQ(script.back(), (std::pair<Duration, Due>{3s, Due::StartupFailed}));
+    EXPECT_EQ(script.size(), 4u); // hellos at 0, 1 and 2 s
+}
+
+TEST(Registration, WelcomeEndsTheStartupSchedule) {
+    testkit::SeededRng rng{1};
+    Registration reg{{}, rng};
+    const Time t0{};
+    reg.start(t0);
+    reg.hello_sent(t0);
+    reg.welcomed(welcome(std::string(32, 'a')), t0 + 4s);
+    for (Duration d = 4s; d <= 40s; d += 500ms) {
+        const Due due = reg.due(t0 + d);
+        EXPECT_NE(due, Due::StillTrying);
+        EXPECT_NE(due, Due::StartupFailed);
+        if (due == Due::Ping) {
+            reg.ping_sent(t0 + d);
+            reg.pong(t0 + d);
+        }
+    }
 }
 
 TEST(Registration, NewTokenMeansNewSession) {
