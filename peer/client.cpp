@@ -4,6 +4,7 @@
 #include "utf8.hpp"
 
 #include "proto/codec.hpp"
+#include "proto/heartbeat_tag.hpp"
 #include "proto/limits.hpp"
 #include "proto/validate.hpp"
 
@@ -82,6 +83,9 @@ Outbox Client::on_datagram(const proto::Endpoint& from, std::string_view bytes, 
             using T = std::decay_t<decltype(m)>;
             if constexpr (std::is_same_v<T, proto::Welcome>) {
                 handle(m, now, out);
+            } else if constexpr (std::is_same_v<T, proto::Retry>) {
+                if (!online)
+                    handle(m, out);
             } else if constexpr (std::is_same_v<T, proto::Error>) {
                 handle(m, now, out);
             } else if constexpr (std::is_same_v<T, proto::Pong>) {
@@ -221,7 +225,7 @@ void Client::run_timers(Time now, Outbox& out) {
             reg_.hello_sent(now);
             break;
         case Registration::Due::Ping:
-            out.datagrams.push_back({cfg_.server, proto::kPing});
+            out.datagrams.push_back({cfg_.server, proto::encode(proto::Ping{heartbeat_tag_})});
             reg_.ping_sent(now);
             break;
         case Registration::Due::Lost:
@@ -251,7 +255,20 @@ void Client::run_timers(Time now, Outbox& out) {
 }
 
 void Client::send_hello(Outbox& out) {
-    send(proto::Hello{cfg_.name, cfg_.private_endpoints, reg_.token()}, out);
+    proto::Hello hello{cfg_.name, cfg_.private_endpoints, reg_.token()};
+    hello.cookie = cookie_;
+    send(hello, out);
+}
+
+void Client::handle(const proto::Retry& m, Outbox& out) {
+    // The server wants proof that we receive at this address: the same hello again, with
+    // its cookie, at once. A retry with the cookie we already sent changes nothing, so a
+    // flood of forged retries cannot make us flood the server; the hello timer goes on.
+    if (cookie_ == m.cookie)
+        return;
+    cookie_ = m.cookie;
+    log_.debug("retry server=" + cfg_.server.to_string() + ": hello again with its cookie");
+    send_hello(out);
 }
 
 void Client::session_lost(Time now, std::string_view why, Outbox& out) {
@@ -610,6 +627,7 @@ void Client::handle(const proto::Welcome& m, Time now, Outbox& out) {
         return; // a duplicate (we resent hello before the first welcome arrived)
     const bool new_session = reg_.welcomed(m, now);
     public_endpoint_ = m.public_endpoint;
+    heartbeat_tag_ = proto::heartbeat_tag(m.token);
     log_.info("registered server=" + cfg_.server.to_string() + " name=" + m.name + " public=" +
               m.public_endpoint.to_string() + " hb=" + std::to_string(m.heartbeat.count()) +
               "ms new_session=" + (new_session ? "yes" : "no"));

@@ -165,6 +165,7 @@ class Client {
 
     // Messages from the server.
     void handle(const proto::Welcome& m, Time now, Outbox& out);
+    void handle(const proto::Retry& m, Outbox& out);
     void handle(const proto::Ok& m, Time now, Outbox& out);
     void handle(const proto::Error& m, Time now, Outbox& out);
     void handle(const proto::RoomList& m, Time now, Outbox& out);
@@ -212,6 +213,10 @@ class Client {
     Target target_;
     std::string last_room_; // where /disconnect returns to
     std::optional<proto::Endpoint> public_endpoint_;
+    // The server's proof that we receive at our address: every hello echoes the last one
+    // (PROTOCOL.md, address validation). Empty until the first retry.
+    std::optional<std::string> cookie_;
+    std::string heartbeat_tag_; // what follows #ping#, from the session token
     std::map<proto::RequestId, Pending> pending_;
     proto::RequestId next_id_ = 1;
     std::map<std::string, proto::PeerInfo> introduced_; // by name

@@ -46,6 +46,18 @@ Options parse_options(int argc, char** argv) {
          cxxopts::value<double>()->default_value("10"))
         ("max-peers", "most registered peers at once",
          cxxopts::value<std::size_t>()->default_value("100000"))
+        ("max-sessions-per-host", "sessions from one IPv4 address or IPv6 /64",
+         cxxopts::value<std::uint32_t>()->default_value("1000"))
+        ("max-sessions-per-net", "sessions from one IPv4 /24 or IPv6 /48",
+         cxxopts::value<std::uint32_t>()->default_value("4000"))
+        ("max-rooms-per-host", "rooms created from one IPv4 address or IPv6 /64 (while they exist)",
+         cxxopts::value<std::uint32_t>()->default_value("100"))
+        ("max-rooms-per-net", "rooms created from one IPv4 /24 or IPv6 /48",
+         cxxopts::value<std::uint32_t>()->default_value("400"))
+        ("max-joins-per-host", "room memberships beyond the lobby from one IPv4 address or IPv6 /64",
+         cxxopts::value<std::uint32_t>()->default_value("4000"))
+        ("max-joins-per-net", "room memberships beyond the lobby from one IPv4 /24 or IPv6 /48",
+         cxxopts::value<std::uint32_t>()->default_value("16000"))
         ("allow-plaintext", "accept legacy plain-text clients (unverified addresses)")
         ("session-rate", "datagrams per second each session may send, burst 50 (raise it only "
          "for load tests, e.g. scripts/bench, where few addresses send a lot)",
@@ -84,6 +96,18 @@ Options parse_options(int argc, char** argv) {
     o.server.max_peers = r["max-peers"].as<std::size_t>();
     if (o.server.max_peers < 1 || o.server.max_peers > 10'000'000)
         usage_error("--max-peers must be between 1 and 10000000", spec);
+    const auto share = [&](const char* name) {
+        const auto v = r[name].as<std::uint32_t>();
+        if (v < 1 || v > 10'000'000)
+            usage_error(std::string("--") + name + " must be between 1 and 10000000", spec);
+        return v;
+    };
+    o.server.net_caps.sessions_per_host = share("max-sessions-per-host");
+    o.server.net_caps.sessions_per_net = share("max-sessions-per-net");
+    o.server.net_caps.rooms_per_host = share("max-rooms-per-host");
+    o.server.net_caps.rooms_per_net = share("max-rooms-per-net");
+    o.server.net_caps.joins_per_host = share("max-joins-per-host");
+    o.server.net_caps.joins_per_net = share("max-joins-per-net");
     o.server.allow_plaintext = r.count("allow-plaintext") != 0;
     o.server.session_datagrams_per_second = r["session-rate"].as<double>();
     if (!std::isfinite(o.server.session_datagrams_per_second) ||
