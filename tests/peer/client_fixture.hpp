@@ -7,6 +7,7 @@
 #include "tests/testkit/seeded_rng.hpp"
 
 #include "proto/codec.hpp"
+#include "proto/heartbeat_tag.hpp"
 
 #include <gtest/gtest.h>
 
@@ -70,6 +71,11 @@ class ClientTest : public ::testing::Test {
         return v;
     }
 
+    // The heartbeat of the session register_now made: #ping# and the token's tag.
+    std::string heartbeat() const {
+        return std::string(proto::kPing) + proto::heartbeat_tag(session_token_);
+    }
+
     Outbox from_server(const proto::Message& m) {
         return client_.on_datagram(kServer, proto::encode(m), now_);
     }
@@ -86,7 +92,7 @@ class ClientTest : public ::testing::Test {
             now_ = std::max(now_, *wake);
             auto out = tick();
             for (auto& d : out.datagrams) {
-                if (answer_pings && d.bytes == proto::kPing) {
+                if (answer_pings && d.bytes == heartbeat()) {
                     auto pong = client_.on_datagram(kServer, proto::kPong, now_);
                     for (auto& e : pong.events)
                         all.events.push_back(std::move(e));
@@ -102,6 +108,7 @@ class ClientTest : public ::testing::Test {
 
     // start() and a welcome with `token`: the client is online.
     Outbox register_now(const std::string& token = kToken) {
+        session_token_ = token;
         client_.start(now_);
         return from_server(proto::Welcome{"alice", kPublic, token, 5s, 10s});
     }
@@ -117,6 +124,7 @@ class ClientTest : public ::testing::Test {
     testkit::CapturingLogger log_;
     Client client_;
     Time now_{};
+    std::string session_token_ = kToken; // the token of the welcome register_now gave
 };
 
 } // namespace chat::peer::testing

@@ -100,7 +100,7 @@ TEST_F(ClientTest, HeartbeatsComeEvery4500To5000Ms) {
         now_ = *wake;
         const auto out = tick();
         for (const auto& d : out.datagrams)
-            if (d.bytes == proto::kPing) {
+            if (d.bytes == heartbeat()) {
                 pings.push_back(now_);
                 from_server(proto::Pong{});
             }
@@ -118,10 +118,37 @@ TEST_F(ClientTest, HeartbeatsComeEvery4500To5000Ms) {
     EXPECT_LT(shortest, longest); // there is jitter
 }
 
+TEST_F(ClientTest, ARetryIsAnsweredAtOnceWithTheHelloAndItsCookie) {
+    client_.start(now_);
+    const std::string cookie(32, 'c');
+    const auto hellos = sent_as<proto::Hello>(from_server(proto::Retry{cookie}));
+    ASSERT_EQ(hellos.size(), 1u);
+    EXPECT_EQ(hellos[0].cookie, cookie);
+    EXPECT_EQ(hellos[0].name, "alice");
+    // The same cookie again (a duplicate, or a forger's flood) sends nothing more.
+    EXPECT_TRUE(from_server(proto::Retry{cookie}).datagrams.empty());
+    // Later hellos of the start-up timer carry it too.
+    const auto later = sent_as<proto::Hello>(run_until(now_ + 2s));
+    ASSERT_FALSE(later.empty());
+    EXPECT_EQ(later[0].cookie, cookie);
+}
+
+TEST_F(ClientTest, ARetryWhileOnlineIsIgnored) {
+    register_now();
+    EXPECT_TRUE(from_server(proto::Retry{std::string(32, 'c')}).datagrams.empty());
+}
+
+TEST_F(ClientTest, HeartbeatsCarryTheSessionsTag) {
+    register_now(std::string(32, 'b'));
+    now_ = *client_.next_wakeup();
+    EXPECT_EQ(tick().datagrams.at(0).bytes,
+              std::string(proto::kPing) + proto::heartbeat_tag(std::string(32, 'b')));
+}
+
 TEST_F(ClientTest, PongGivesTheRoundTripTime) {
     register_now();
     now_ = *client_.next_wakeup();
-    ASSERT_EQ(tick().datagrams.at(0).bytes, proto::kPing);
+    ASSERT_EQ(tick().datagrams.at(0).bytes, heartbeat());
     now_ += 40ms;
     from_server(proto::Pong{});
     EXPECT_EQ(client_.rtt(), Duration{40ms});
