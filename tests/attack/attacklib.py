@@ -511,13 +511,12 @@ def is_event(name: str, **fields):
 
 class Flood(threading.Thread):
     """Sends prebuilt forged packets round-robin at `per_second` until stopped or `seconds`
-    have passed, in 5 ms slices so that the rate holds on a busy machine."""
-
-    SLICE_S = 0.005
+    have passed, in slices (5 ms unless told) so that the rate holds on a busy machine."""
 
     def __init__(self, forger: Forger, packets: list[tuple[bytes, int]], dst, per_second: float,
-                 seconds: float):
+                 seconds: float, slice_s: float = 0.005):
         super().__init__(daemon=True)
+        self.SLICE_S = slice_s
         self.forger, self.packets, self.dst = forger, packets, dst
         self.per_second, self.seconds = per_second, seconds
         self.stopping = threading.Event()
