@@ -41,7 +41,11 @@ HEARTBEAT_MESSAGE = b"udpchat heartbeat"  # what the heartbeat tag is computed o
 # ---------------------------------------------------------------- reporting
 
 def need_root():
-    if os.geteuid() != 0:
+    """Skip (exit SKIP_CODE) unless a raw socket can be opened: not root, or root in a
+    container without CAP_NET_RAW."""
+    try:
+        socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW).close()
+    except PermissionError:
         print("SKIPPED: needs root for raw sockets", flush=True)
         sys.exit(SKIP_CODE)
 
@@ -69,8 +73,9 @@ def dumps(obj) -> bytes:
     return json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode()
 
 
-def encode_hello(name: str, priv=None, tok=None, cookie=None, size=MIN_HELLO_SIZE) -> bytes:
-    """A hello padded with dots to `size` bytes (at least 256), as proto::encode pads it."""
+def encode_hello(name: str, priv=None, tok=None, cookie=None) -> bytes:
+    """A hello padded with dots to 256 bytes (or more when it is longer), as proto::encode
+    pads it."""
     msg = {"v": PROTOCOL_VERSION, "t": "hello", "name": name}
     if priv:
         msg["priv"] = priv
@@ -80,7 +85,7 @@ def encode_hello(name: str, priv=None, tok=None, cookie=None, size=MIN_HELLO_SIZ
         msg["cookie"] = cookie
     msg["pad"] = ""
     unpadded = len(dumps(msg))
-    msg["pad"] = "." * max(0, max(size, MIN_HELLO_SIZE) - unpadded)
+    msg["pad"] = "." * max(0, MIN_HELLO_SIZE - unpadded)
     return dumps(msg)
 
 
@@ -171,7 +176,8 @@ def _libsodium_shorthash(key: bytes, msg: bytes):
 
 
 def heartbeat(tok: str) -> bytes:
-    """The session's heartbeat: #ping# and the hex of SipHash-2-4(token bytes, "udpchat heartbeat")."""
+    """The session's heartbeat: #ping# and the hex of SipHash-2-4 keyed with the token's 16
+    bytes over "udpchat heartbeat"."""
     return PING + siphash24(bytes.fromhex(tok), HEARTBEAT_MESSAGE).hex().encode()
 
 
@@ -184,6 +190,9 @@ def check_siphash():
     theirs = _libsodium_shorthash(key, HEARTBEAT_MESSAGE)
     if theirs is not None:
         assert theirs == siphash24(key, HEARTBEAT_MESSAGE), "siphash24 disagrees with libsodium"
+
+
+check_siphash()  # on import: microseconds, and every test relies on it
 
 
 # ---------------------------------------------------------------- forging
@@ -236,22 +245,26 @@ class Forger:
         self.bytes_sent += payload_len
         self.datagrams_sent += 1
 
+    def check_reaches(self, server_addr, timeout: float = 1.0):
+        """Prove that forged datagrams reach the server: forge a `#ping#` from a socket of ours
+        that never sent anything, and expect the server's `#who?#` (it has no session there)
+        on that socket. Without this a test could pass because nothing arrived at all."""
+        probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        probe.bind(("127.0.5.1", 0))
+        try:
+            for _ in range(3):
+                self.send(probe.getsockname(), server_addr, PING)
+                ready, _, _ = select.select([probe], [], [], timeout / 3)
+                if ready and probe.recv(64) == WHO:
+                    return
+        finally:
+            probe.close()
+        print("FAIL: a forged #ping# got no #who?#: forged datagrams do not reach the server",
+              flush=True)
+        sys.exit(1)
+
     def close(self):
         self.sock.close()
-
-
-def paced(items, per_second: float, deadline: float | None = None):
-    """Yield items at `per_second` (in small bursts, so a busy CPU cannot slow the average),
-    stopping at the monotonic `deadline`."""
-    start = time.monotonic()
-    for i, item in enumerate(items):
-        due = start + i / per_second
-        now = time.monotonic()
-        if deadline is not None and now >= deadline:
-            return
-        if due > now + 0.002:
-            time.sleep(due - now)
-        yield item
 
 
 # ---------------------------------------------------------------- the server

@@ -29,6 +29,7 @@ def main() -> int:
             return a.verdict(False, "dave and erin register")
         real_priv = list(dave.priv)
         forger = a.Forger()
+        forger.check_reaches(server.addr)
         src = a.parse_endpoint(dave.local)
         for _ in range(3):
             forger.send(src, server.addr, a.encode_hello("dave", [HIJACK]))

@@ -38,6 +38,7 @@ def main() -> int:
         carol.kill()
         killed = time.monotonic()
         forger = a.Forger()
+        forger.check_reaches(server.addr)
         evicted_at = None
         next_forge = killed
         next_ping = killed

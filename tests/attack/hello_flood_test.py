@@ -11,6 +11,7 @@ addresses has its table as empty as before the flood; one that registers every h
 in a tenth of a second and answers carol `server_full`.
 """
 import random
+import re
 import time
 
 import attacklib as a
@@ -38,6 +39,7 @@ def main() -> int:
     with a.Server(rdv, "--max-peers", "2000", "--timeout", "10") as server:
         packets = forged_hellos(server, int(RATE * FLOOD_S), rng)
         forger = a.Forger()
+        forger.check_reaches(server.addr)
         flood = a.Flood(forger, packets, server.addr, RATE, FLOOD_S)
         flood.start()
         time.sleep(LEGIT_AFTER_S)
@@ -49,11 +51,13 @@ def main() -> int:
         flood.stop()
         carol.stop()
         forger.close()
+    table = max((int(n) for n in re.findall(r"registered .* peers=(\d+)", server.log_text())),
+                default=0)
     online = ev is not None and ev.get("event") == "connection"
     outcome = (f"online after {took:.3f} s" if online else
                f"not online: {ev.get('text') if ev else 'no answer within 6 s'}")
     a.measured(f"legit peer {outcome} during a forged hello flood at {flood.rate():.0f}/s "
-               f"({flood.sent} hellos)")
+               f"({flood.sent} hellos, the table reached {table} peers)")
     return a.verdict(online and took <= MUST_REGISTER_WITHIN_S,
                      f"a legitimate peer registers within {MUST_REGISTER_WITHIN_S} s")
 

@@ -7,9 +7,10 @@ attack_junk_starvation).
 The server runs with `--timeout 2` (heartbeat 1 s). fay is our client on 127.0.2.7 and pings
 every half second. For 5 s the attacker forges 1,000 requests a second from fay's address,
 evenly spread, each a well-formed `rooms` request with a wrong token: far more than the 20
-datagrams a second a session may send, so every token of her budget goes to junk. fay's pings must keep being answered (at least 90% of them) and her session must
-survive (a `users` request afterwards is answered, listing her). A server that charges wrong-
-token datagrams to the session's own budget drops her pings as over budget and evicts her.
+datagrams a second a session may send, so every token of her budget goes to junk. fay's pings
+must keep being answered (at least 90% of them) and her session must survive (a `users`
+request afterwards is answered, listing her). A server that charges wrong-token datagrams to
+the session's own budget drops her pings as over budget and evicts her.
 """
 import random
 import time
@@ -35,6 +36,7 @@ def main() -> int:
             payload = a.dumps({"v": 1, "t": "rooms", "tok": a.random_hex(32, rng), "id": i + 1})
             packets.append((a.forged_packet(src, server.addr, payload), len(payload)))
         forger = a.Forger()
+        forger.check_reaches(server.addr)
         flood = a.Flood(forger, packets, server.addr, JUNK_RATE, FLOOD_S, slice_s=0.001)
         flood.start()
         start = time.monotonic()

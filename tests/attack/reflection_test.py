@@ -45,6 +45,7 @@ def main() -> int:
 
     with a.Server(rdv, "--timeout", "10") as server:
         forger = a.Forger()
+        forger.check_reaches(server.addr)
         addrs = [s.getsockname() for s in victims]
         start = time.monotonic()
         for i, addr in enumerate(addrs):

@@ -25,6 +25,7 @@ def main() -> int:
     a.need_root()
     with a.Server(rdv, "--timeout", "2") as server:
         forger = a.Forger()
+        forger.check_reaches(server.addr)
         hello = a.encode_hello("bob", ["127.0.4.1:4444"])
         start = time.monotonic()
         next_ping = next_hello = start
