@@ -7,10 +7,11 @@
 A source without a session is looked up in the server's per-source rate limiter, a hash
 table of at most 4,096 sources. With an unkeyed hash an attacker can pick sources that all
 land in one bucket, so every lookup walks all of them. The test floods one fresh server from
-4,096 random sources and another from 4,096 sources that collide under the unkeyed FNV-1a of
-proto::EndpointHash (in the bucket libstdc++'s unordered_map uses once it holds 4,096 entries:
-5,087 buckets), at the same rate and count. The datagrams are junk (`{x`, dropped as bad_json
-after the limiter), so that no reply dilutes the figure.
+4,096 random sources and another from 4,096 sources that collide under an unkeyed FNV-1a over
+the endpoint's bytes, the hash an obvious std::unordered_map<Endpoint> would use (collide in
+the buckets libstdc++ has once it holds 4,096 entries: 5,087), at the same rate and count.
+The datagrams are junk (`{x`, dropped as bad_json after the limiter), so that no reply
+dilutes the figure.
 
 The figure is the server's CPU time (utime + stime from /proc) per datagram its socket read
 (its `socket received=` line at shutdown): a server that cannot keep up with the colliding
@@ -30,7 +31,7 @@ FLOOD_S = 3.0
 JUNK = b"{x"
 MAX_RATIO = 2.0
 
-# FNV-1a as proto::EndpointHash computes it: 16 address bytes (IPv4 first, then zeros), the
+# FNV-1a, unkeyed, over proto::Endpoint's bytes: 16 address bytes (IPv4 first, then zeros), the
 # port's two bytes big-endian, then the family (0 for IPv4).
 _M64 = (1 << 64) - 1
 FNV_OFFSET, FNV_PRIME = 1469598103934665603, 1099511628211
