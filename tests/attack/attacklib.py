@@ -273,10 +273,16 @@ class Forger:
 # ---------------------------------------------------------------- the server
 
 class Server:
-    """The real rendezvous on 127.0.0.1, port 0. Its log goes to a file, for the record."""
+    """The real rendezvous on 127.0.0.1, port 0. Its log goes to a file in the working
+    directory (the build tree's tests/attack under CTest), for the record."""
+
+    _started = 0
 
     def __init__(self, binary: str, *args: str, log_level: str = "info"):
-        self.log_path = f"/tmp/attack-rdv-{os.getpid()}-{time.monotonic_ns()}.log"
+        Server._started += 1
+        test = os.path.splitext(os.path.basename(sys.argv[0]))[0]
+        # The next run of the same test replaces it.
+        self.log_path = os.path.abspath(f"{test}-rdv{Server._started}.log")
         self.log = open(self.log_path, "w")
         self.proc = subprocess.Popen(
             [binary, "--listen", f"{SERVER_IP}:0", "--log-level", log_level, *args],
