@@ -9,6 +9,7 @@
 CHAT_PACKAGES=(g++ cmake ninja-build pkg-config libuv1-dev libcxxopts-dev nlohmann-json3-dev
     libgtest-dev python3 iproute2 iptables conntrack tmux procps dpkg-dev file)
 # The second compiler CI builds with (scripts/clang-build).
+# shellcheck disable=SC2034 # read by the scripts that source this file
 CHAT_CLANG_PACKAGES=(clang)
 
 chat_log() { printf '%s: %s\n' "${CHAT_SCRIPT:-chat}" "$*" >&2; }
