@@ -154,8 +154,11 @@ std::vector<std::string> render_text(const UiEvent& e, const WallClock& clock,
             },
             [&](const ui::Direct& m) -> std::vector<std::string> {
                 std::string to;
-                for (const auto& n : m.to)
-                    to += (to.empty() ? "" : ",") + p.name(n);
+                for (const auto& n : m.to) {
+                    if (!to.empty())
+                        to += ',';
+                    to += p.name(n); // not "," + name: GCC 12 -O3 false -Wrestrict
+                }
                 return {ts + p.dim(m.relayed ? "[dm, relayed]" : "[dm]") + " " + p.name(m.from) +
                         " -> " + to + ": " + printable(m.text) + line_note(p, m.queued, m.late)};
             },
