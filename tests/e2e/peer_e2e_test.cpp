@@ -117,7 +117,7 @@ auto message_from(const std::string& from, const std::string& text, const std::s
 class PeerE2E : public ::testing::Test {
   protected:
     void start_server(std::vector<std::string> args = {"--allow-plaintext"}) {
-        server_ = e2e::start_server(kRendezvous, args);
+        server_ = e2e::start_restartable_server(kRendezvous, args); // some tests restart it
         port_ = server_.port;
     }
     void TearDown() override {

@@ -17,6 +17,7 @@
 #include <cstdio>
 #include <cstring>
 #include <functional>
+#include <linux/filter.h>
 #include <linux/if_ether.h>
 #include <net/if.h>
 #include <netinet/in.h>
@@ -644,11 +645,36 @@ TEST_F(RendezvousE2e, SigtermTellsEveryPeerShutdownAndExitsZero) {
 // The server sets DF on what it sends (BatchedUdpSocket::set_dont_fragment), so its datagrams
 // are never fragmented and, being atomic, carry IP ID 0 (RFC 6864). Read off the loopback
 // interface with a packet socket, which needs CAP_NET_RAW: without it the test says SKIPPED.
+// A classic BPF program for a SOCK_DGRAM packet socket (its data starts at the IP header):
+// keep only UDP datagrams from port `from` to port `to`. The kernel filters, so other traffic
+// on lo (on a busy machine, other tests' floods) can neither fill the socket's buffer and
+// push the one datagram we want out, nor keep the test reading others' frames past its wait.
+std::vector<sock_filter> udp_ports_filter(std::uint16_t from, std::uint16_t to) {
+    return {
+        BPF_STMT(BPF_LD | BPF_B | BPF_ABS, 9), // IP protocol
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, IPPROTO_UDP, 0, 6),
+        BPF_STMT(BPF_LDX | BPF_B | BPF_MSH, 0), // X = IP header length
+        BPF_STMT(BPF_LD | BPF_H | BPF_IND, 0),  // UDP source port
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, from, 0, 3),
+        BPF_STMT(BPF_LD | BPF_H | BPF_IND, 2), // UDP destination port
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, to, 0, 1),
+        BPF_STMT(BPF_RET | BPF_K, 0xffff),
+        BPF_STMT(BPF_RET | BPF_K, 0),
+    };
+}
+
 TEST_F(RendezvousE2e, DatagramsLeaveWithDontFragmentSet) {
-    const int sniffer = ::socket(AF_PACKET, SOCK_DGRAM | SOCK_CLOEXEC, htons(ETH_P_IP));
+    // Protocol 0: the socket sees nothing until it is bound, after its filter is attached.
+    const int sniffer = ::socket(AF_PACKET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     if (sniffer < 0)
         GTEST_SKIP() << "SKIPPED: reading packets off lo needs root (CAP_NET_RAW): "
                      << std::strerror(errno);
+    ASSERT_NO_FATAL_FAILURE(start({}));
+    e2e::UdpClient client;
+    auto filter = udp_ports_filter(port(), client.port());
+    const sock_fprog program{static_cast<unsigned short>(filter.size()), filter.data()};
+    ASSERT_EQ(::setsockopt(sniffer, SOL_SOCKET, SO_ATTACH_FILTER, &program, sizeof program), 0)
+        << std::strerror(errno);
     sockaddr_ll lo{};
     lo.sll_family = AF_PACKET;
     lo.sll_protocol = htons(ETH_P_IP);
@@ -656,8 +682,6 @@ TEST_F(RendezvousE2e, DatagramsLeaveWithDontFragmentSet) {
     const timeval tick{0, 200'000};
     ASSERT_EQ(::bind(sniffer, reinterpret_cast<const sockaddr*>(&lo), sizeof lo), 0);
     ASSERT_EQ(::setsockopt(sniffer, SOL_SOCKET, SO_RCVTIMEO, &tick, sizeof tick), 0);
-    ASSERT_NO_FATAL_FAILURE(start({}));
-    e2e::UdpClient client;
     ASSERT_TRUE(client.send(port(), proto::kPing));
     ASSERT_TRUE(client.receive(kReplyWithin)); // #who?#: the server does not know us
     // The reply's IPv4 header, seen on lo (each loopback datagram shows up twice).

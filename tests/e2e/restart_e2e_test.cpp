@@ -201,7 +201,7 @@ class RendezvousRestartE2e : public ::testing::Test {
     // with both of them in it (her target is then dev, theirs the lobby).
     void start_chat(const std::vector<std::string>& args) {
         server_args_ = args;
-        server_ = e2e::start_server(kRendezvous, args);
+        server_ = e2e::start_restartable_server(kRendezvous, args);
         for (const char* name : {"alice", "bob", "carol"}) {
             auto& p = start_peer(name);
             ASSERT_TRUE(p.wait_for("connection", [](const Json& j) {

@@ -1,7 +1,10 @@
 // start_server; see server_process.hpp.
 #include "server_process.hpp"
 
+#include <algorithm>
 #include <charconv>
+#include <fstream>
+#include <random>
 #include <stdexcept>
 
 namespace chat::e2e {
@@ -37,6 +40,31 @@ ServerProcess start_server(const std::string& path, const std::vector<std::strin
     }
     s.port = static_cast<std::uint16_t>(value);
     return s;
+}
+
+ServerProcess start_restartable_server(const std::string& path,
+                                       const std::vector<std::string>& args,
+                                       ServerOptions options) {
+    unsigned ephemeral_low = 32768; // Linux's default, if the file cannot be read
+    std::ifstream("/proc/sys/net/ipv4/ip_local_port_range") >> ephemeral_low;
+    if (ephemeral_low <= 2048) { // no room below it: fall back to any free port
+        options.port = 0;
+        return start_server(path, args, options);
+    }
+    const unsigned lowest = std::max(1024u, ephemeral_low / 3);
+    std::mt19937 gen{std::random_device{}()}; // not a test input: any free port will do
+    std::uniform_int_distribution<unsigned> pick(lowest, ephemeral_low - 1);
+    std::string last_error;
+    for (int attempt = 0; attempt < 20; ++attempt) {
+        options.port = static_cast<std::uint16_t>(pick(gen));
+        try {
+            return start_server(path, args, options);
+        } catch (const std::runtime_error& e) {
+            last_error = e.what(); // most likely the port is taken: try another
+        }
+    }
+    throw std::runtime_error("no free port below the ephemeral range in 20 tries; last: " +
+                             last_error);
 }
 
 } // namespace chat::e2e

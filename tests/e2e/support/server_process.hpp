@@ -34,4 +34,12 @@ ServerProcess start_server(const std::string& path, const std::vector<std::strin
 ServerProcess start_server(const std::string& path, const std::vector<std::string>& args,
                            const ServerOptions& options);
 
+// For a server the test will kill and restart on the same port: a random port below the
+// kernel's ephemeral range (/proc/sys/net/ipv4/ip_local_port_range), which bind(0) never
+// hands out, so no other socket on a busy machine takes it while the server is down.
+// `options.port` is ignored; a port in use is skipped (up to 20 tries). Throws as above.
+ServerProcess start_restartable_server(const std::string& path,
+                                       const std::vector<std::string>& args,
+                                       ServerOptions options = {});
+
 } // namespace chat::e2e
