@@ -353,14 +353,14 @@ TEST(DirectPath, PublicCandidateMustBeUnicast) {
 }
 
 TEST(DirectPath, OneExchangeSendsAtMostMaxPunchProbes) {
-    const proto::PeerInfo info{
-        "bob",
-        ep("203.0.113.2:4000"),
-        {ep("10.0.0.1:1"), ep("10.0.0.2:1"), ep("10.0.0.3:1"), ep("10.0.0.4:1")},
-        kNonce,
-        true};
+    const proto::PeerInfo info{"bob",
+                               ep("203.0.113.2:4000"),
+                               {ep("10.0.0.1:1"), ep("10.0.0.2:1"), ep("10.0.0.3:1")},
+                               kNonce,
+                               true};
     const PathConfig cfg;
-    // Five candidates at 25 rounds would be 125 probes; the cap holds it to 50.
+    // Four candidates at 25 rounds would be 100 probes; the cap stops it at 50, in the
+    // middle of the thirteenth round.
     EXPECT_EQ(total(probes_unanswered(info, cfg, cfg.punch_for + 1s)), 50);
     EXPECT_EQ(cfg.max_punch_probes, 50u);
 }
