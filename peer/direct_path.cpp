@@ -65,10 +65,12 @@ void DirectPath::restart(const proto::PeerInfo& info, Time now, PathOutput& out)
         selected_kind_.reset();
         selected_at_.reset();
     }
+    const bool was_punching = punching(now);
     punch_until_ = now + cfg_.punch_for;
     next_probe_ = now;
     next_retry_.reset();
-    if (!is_direct(now) && !announced_relayed_) // background retries go unannounced
+    // Background retries go unannounced, and so does a fresh exchange while punching.
+    if (!is_direct(now) && !announced_relayed_ && !was_punching)
         out.events.push_back({remote_, PathState::Punching, std::nullopt, std::nullopt, ""});
     on_tick(now, out);
 }

@@ -422,6 +422,17 @@ TEST(DirectPath, ARemoteMayStartFiveExchangesInTwentySeconds) {
     EXPECT_TRUE(path.may_restart(Time{} + 20s));      // the first has aged out
 }
 
+TEST(DirectPath, AFreshExchangeWhilePunchingIsNotAnnouncedAgain) {
+    PathOutput out;
+    proto::PeerInfo info{"bob", ep("203.0.113.2:4000"), {}, kNonce, false};
+    DirectPath path("alice", info, PathConfig{}, Time{}, out);
+    info.nonce = std::string(32, 'b');
+    PathOutput again;
+    path.restart(info, Time{} + 1s, again);
+    EXPECT_TRUE(again.events.empty());
+    EXPECT_FALSE(again.datagrams.empty()); // it punches with the new nonce at once
+}
+
 TEST(DirectPath, AnUnstampedTextIdIsNewOnlyOnce) {
     PathOutput out;
     DirectPath path("alice", {"bob", ep("203.0.113.2:4000"), {}, kNonce, false}, PathConfig{},
