@@ -881,7 +881,7 @@ bool Client::admit_exchange(const proto::PeerInfo& m, Time now, Outbox& out) {
         paths_.begin(), paths_.end(), [now](const auto& p) { return p.second.punching(now); }));
     std::string why;
     if (known && !it->second.may_restart(now))
-        why = "it started " + std::to_string(cfg_.path.max_exchanges) + " in " +
+        why = "it started " + std::to_string(cfg_.path.max_exchanges) + " exchanges in " +
               seconds_text(cfg_.path.exchange_window);
     else if (!(known && it->second.punching(now)) && punching >= cfg_.max_punching)
         why = std::to_string(punching) + " other peers are being punched to already";
