@@ -37,6 +37,8 @@ Client::Client(ClientConfig cfg, Rng& rng, Logger& log)
       outgoing_(rng.hex(proto::kInstHexChars)) {
     if (cfg_.private_endpoints.size() > proto::kMaxPrivateEndpoints)
         cfg_.private_endpoints.resize(proto::kMaxPrivateEndpoints);
+    // Peers on loopback are only real when the rendezvous is on this machine too.
+    cfg_.path.allow_loopback = cfg_.server.is_loopback();
 }
 
 // ---- Entry points ----
@@ -870,7 +872,6 @@ void Client::handle(const proto::PeerInfo& m, Time now, Outbox& out) {
         acks_.add(*m.d, now); // a resend too: the server resends until it hears an ack
     if (const auto it = paths_.find(m.name); it != paths_.end() && it->second.accepts(m.nonce))
         return; // an exchange we already have (every exchange has a fresh nonce): a resend
-    introduced_[m.name] = m;
     std::optional<Pending::Kind> asked; // which of our requests this answers, if any
     for (auto it = pending_.begin(); it != pending_.end(); ++it) {
         const auto kind = it->second.kind;
@@ -881,6 +882,8 @@ void Client::handle(const proto::PeerInfo& m, Time now, Outbox& out) {
             break;
         }
     }
+    if (!asked && !admit_exchange(m, now, out)) // what we asked for is bounded by our asking
+        return;
     // A fresh exchange for a path we already have (a retry, ours or theirs) is not news.
     const bool retry = asked == Pending::Kind::Reconnect || (!asked && paths_.count(m.name) != 0);
     if (!retry)
@@ -897,6 +900,53 @@ void Client::handle(const proto::PeerInfo& m, Time now, Outbox& out) {
 }
 
 // ---- The direct path (P2P) ----
+
+bool Client::admit_exchange(const proto::PeerInfo& m, Time now, Outbox& out) {
+    const auto it = paths_.find(m.name);
+    const bool known = it != paths_.end();
+    const auto punching = static_cast<std::size_t>(std::count_if(
+        paths_.begin(), paths_.end(), [now](const auto& p) { return p.second.punching(now); }));
+    std::string why;
+    if (known && !it->second.may_restart(now))
+        why = "it started " + std::to_string(cfg_.path.max_exchanges) + " exchanges in " +
+              seconds_text(cfg_.path.exchange_window);
+    else if (!(known && it->second.punching(now)) && punching >= cfg_.max_punching)
+        why = std::to_string(punching) + " other peers are being punched to already";
+    else if (!known && paths_.size() >= cfg_.max_paths && !evict_idle_path(now))
+        why = std::to_string(paths_.size()) + " peers have a direct path or are punching";
+    if (why.empty())
+        return true;
+    ++p2p_drops_.exchanges_ignored;
+    log_.debug("exchange_ignored peer=" + m.name + " reason=\"" + why +
+               "\" count=" + std::to_string(p2p_drops_.exchanges_ignored));
+    if (!told_exchange_ignored_) {
+        told_exchange_ignored_ = true;
+        log_.warn("exchange_ignored peer=" + m.name + " reason=\"" + why + "\"");
+        out.events.emplace_back(ui::Error{
+            "exchange_ignored", "ignored a direct connection from " + m.name + ": " + why +
+                                    " (messages still go through the server; further ones are "
+                                    "ignored without notice)"});
+    }
+    return false;
+}
+
+bool Client::evict_idle_path(Time now) {
+    // The path idle longest that is neither punching nor direct, and not the current target.
+    auto victim = paths_.end();
+    for (auto it = paths_.begin(); it != paths_.end(); ++it) {
+        const DirectPath& p = it->second;
+        if (p.punching(now) || p.is_direct(now) ||
+            (target_.kind == Target::Kind::Direct && target_.name == it->first))
+            continue;
+        if (victim == paths_.end() || p.last_active() < victim->second.last_active())
+            victim = it;
+    }
+    if (victim == paths_.end())
+        return false;
+    log_.debug("path_forgotten peer=" + victim->first);
+    paths_.erase(victim);
+    return true;
+}
 
 void Client::on_peer_datagram(const proto::Endpoint& from, const proto::Message& msg, Time now,
                               Outbox& out) {
@@ -929,6 +979,10 @@ void Client::on_peer_text(const proto::Endpoint& from, const proto::PeerText& m,
                           Time now, Outbox& out) {
     out.datagrams.push_back({from, proto::encode(proto::PeerAck{m.nonce, m.id})});
     path.on_heard(from, now);
+    if (!m.stamp && !path.first_sight_of_text(m.id)) { // only its id tells a resend
+        ++p2p_drops_.texts_repeated;
+        return;
+    }
     receive_line(m.from, OutgoingLines::direct_stream({cfg_.name}), m.stamp, std::nullopt,
                  ui::Direct{m.from, {cfg_.name}, m.text, false, false}, now, out);
 }
@@ -949,8 +1003,12 @@ void Client::on_peer_ack(const proto::Endpoint& from, const proto::PeerAck& m, T
 }
 
 void Client::apply(const PathOutput& po, Outbox& out, Time now) {
-    for (const auto& [to, bytes] : po.datagrams)
-        out.datagrams.push_back({to, bytes});
+    for (const auto& [to, bytes] : po.datagrams) {
+        if (probe_budget_.take(now))
+            out.datagrams.push_back({to, bytes});
+        else
+            ++p2p_drops_.probes_over_budget; // a lost probe, as far as the path can tell
+    }
     for (const auto& e : po.events) {
         log_.info(std::string("path peer=") + e.peer + " state=" +
                   (e.state == PathState::Direct     ? "direct"

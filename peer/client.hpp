@@ -16,6 +16,7 @@
 #include "events.hpp"
 #include "incoming.hpp"
 #include "outgoing.hpp"
+#include "probe_budget.hpp"
 #include "registration.hpp"
 #include "send_pacer.hpp"
 
@@ -52,6 +53,17 @@ struct ClientConfig {
     Duration regroup_margin = 1s;
     std::size_t max_chunks = 16; // a line longer than 16 * 500 bytes is refused: the
                                  // server's burst of 50 datagrams must cover it
+    // Endpoint exchanges other peers start (their /connect) cost us probes, so they are
+    // bounded (PROTOCOL.md, "Peer to peer"); an exchange past a bound is ignored and counted.
+    std::size_t max_paths = 64;   // remote names with a path; an idle relayed one gives way
+    std::size_t max_punching = 8; // paths punching at once: a ninth exchange is ignored
+};
+
+// Peer-to-peer input refused by the bounds above, by reason.
+struct P2pDrops {
+    std::uint64_t exchanges_ignored = 0;  // past max_paths, max_punching or a name's limit
+    std::uint64_t probes_over_budget = 0; // probes and probe_acks past ProbeBudget
+    std::uint64_t texts_repeated = 0;     // unstamped p2p_msg already shown (acked again)
 };
 
 class Client {
@@ -74,6 +86,8 @@ class Client {
     bool has_pending() const { return !pending_.empty(); }           // requests awaiting an answer
     std::size_t unsettled_lines() const { return outgoing_.size(); } // chat lines in flight
     const IncomingLines& incoming() const { return incoming_; }
+    const P2pDrops& p2p_drops() const { return p2p_drops_; }
+    std::size_t path_count() const { return paths_.size(); }
     // Requests whose answer changes the target or prints something (everything but chat
     // lines): the terminal holds the next typed line until they are answered, so a paste of
     // "/join dev" and "hi" says hi in dev.
@@ -182,6 +196,8 @@ class Client {
     void on_peer_text(const proto::Endpoint& from, const proto::PeerText& m, DirectPath& path,
                       Time now, Outbox& out);
     void on_peer_ack(const proto::Endpoint& from, const proto::PeerAck& m, Time now, Outbox& out);
+    bool admit_exchange(const proto::PeerInfo& m, Time now, Outbox& out);
+    bool evict_idle_path(Time now);
     void apply(const PathOutput& po, Outbox& out, Time now);
     void run_paths(Time now, Outbox& out);
     void startup_refused(const proto::Error& m, Outbox& out);
@@ -219,12 +235,11 @@ class Client {
     std::string heartbeat_tag_; // what follows #ping#, from the session token
     std::map<proto::RequestId, Pending> pending_;
     proto::RequestId next_id_ = 1;
-    std::map<std::string, proto::PeerInfo> introduced_; // by name
-    std::map<std::string, DirectPath> paths_;           // by remote name, after an exchange
-    OutgoingLines outgoing_;                            // our lines until settled
-    IncomingLines incoming_;                            // others' lines: once, in order
-    PendingAcks acks_;                                  // delivery ids to ack with `got`
-    proto::RttEstimator server_rtt_;                    // say/dm -> ok (includes the fan-out)
+    std::map<std::string, DirectPath> paths_; // by remote name; <= max_paths
+    OutgoingLines outgoing_;                  // our lines until settled
+    IncomingLines incoming_;                  // others' lines: once, in order
+    PendingAcks acks_;                        // delivery ids to ack with `got`
+    proto::RttEstimator server_rtt_;          // say/dm -> ok (includes the fan-out)
     bool server_rtt_seeded_ = false;
     std::map<std::string, proto::RttEstimator> direct_rtt_; // p2p_msg -> p2p_ack, per peer
     std::uint32_t next_text_id_ = 1;
@@ -232,6 +247,9 @@ class Client {
     std::size_t relayed_lines_typed_ = 0; // by the command being run, for the pacer
     Time relay_hold_until_{};             // see ClientConfig::regroup_margin
     bool told_name_taken_ = false;        // while reconnecting, say it once
+    ProbeBudget probe_budget_{Time{}};
+    P2pDrops p2p_drops_;
+    bool told_exchange_ignored_ = false; // the first ignored exchange is shown, no more
     bool closed_ = false;
 };
 

@@ -12,8 +12,7 @@
 namespace chat::peer {
 namespace {
 
-constexpr std::size_t kMaxInFlight = 64;   // probes remembered for RTT
-constexpr std::size_t kMaxCandidates = 12; // public + private + a few learnt from probes
+constexpr std::size_t kMaxInFlight = 64; // probes remembered for RTT
 
 } // namespace
 
@@ -23,7 +22,35 @@ DirectPath::DirectPath(std::string self, const proto::PeerInfo& info, const Path
     restart(info, now, out);
 }
 
+bool DirectPath::may_restart(Time now) const {
+    const auto recent = std::count_if(exchanges_.begin(), exchanges_.end(),
+                                      [&](Time t) { return now - t < cfg_.exchange_window; });
+    return static_cast<std::size_t>(recent) < cfg_.max_exchanges;
+}
+
+bool DirectPath::is_probeable(const proto::Endpoint& e, bool is_private, bool allow_loopback) {
+    if (e.port() == 0 || !e.is_unicast())
+        return false;
+    if (e.is_loopback())
+        return allow_loopback;
+    return !is_private || e.is_lan();
+}
+
+bool DirectPath::first_sight_of_text(std::uint32_t id) {
+    if (std::find(texts_seen_.begin(), texts_seen_.end(), id) != texts_seen_.end())
+        return false;
+    if (texts_seen_.size() >= kRememberedTexts)
+        texts_seen_.erase(texts_seen_.begin());
+    texts_seen_.push_back(id);
+    return true;
+}
+
 void DirectPath::restart(const proto::PeerInfo& info, Time now, PathOutput& out) {
+    if (exchanges_.size() >= cfg_.max_exchanges)
+        exchanges_.erase(exchanges_.begin());
+    exchanges_.push_back(now);
+    last_active_ = now;
+    punch_probes_left_ = cfg_.max_punch_probes;
     if (info.nonce != nonce_) {
         previous_nonce_ = nonce_;
         nonce_ = info.nonce;
@@ -38,10 +65,12 @@ void DirectPath::restart(const proto::PeerInfo& info, Time now, PathOutput& out)
         selected_kind_.reset();
         selected_at_.reset();
     }
+    const bool was_punching = punching(now);
     punch_until_ = now + cfg_.punch_for;
     next_probe_ = now;
     next_retry_.reset();
-    if (!is_direct(now) && !announced_relayed_) // background retries go unannounced
+    // Background retries go unannounced, and so does a fresh exchange while punching.
+    if (!is_direct(now) && !announced_relayed_ && !was_punching)
         out.events.push_back({remote_, PathState::Punching, std::nullopt, std::nullopt, ""});
     on_tick(now, out);
 }
@@ -51,7 +80,14 @@ bool DirectPath::accepts(std::string_view nonce) const {
 }
 
 void DirectPath::add_candidate(const proto::Endpoint& e, Kind kind) {
-    if (e.is_unspecified() || e.port() == 0 || candidates_.size() >= kMaxCandidates)
+    if (!is_probeable(e, kind == Kind::Private, cfg_.allow_loopback))
+        return;
+    const auto of_kind = std::count_if(candidates_.begin(), candidates_.end(),
+                                       [kind](const Candidate& c) { return c.kind == kind; });
+    const std::size_t limit = kind == Kind::Private  ? proto::kMaxPrivateEndpoints
+                              : kind == Kind::Public ? 1
+                                                     : kMaxReflexive;
+    if (static_cast<std::size_t>(of_kind) >= limit)
         return;
     const bool known = std::any_of(candidates_.begin(), candidates_.end(),
                                    [&e](const Candidate& c) { return c.endpoint == e; });
@@ -85,10 +121,14 @@ void DirectPath::on_probe(const proto::Endpoint& from, const proto::Probe& m, Ti
     out.datagrams.emplace_back(from, proto::encode(proto::ProbeAck{self_, m.nonce, m.seq, from}));
     const bool known = std::any_of(candidates_.begin(), candidates_.end(),
                                    [&from](const Candidate& c) { return c.endpoint == from; });
+    last_active_ = now;
     if (!known) {
+        const auto before = candidates_.size();
         add_candidate(from, Kind::Reflexive);
-        if (punching(now))
+        if (punching(now) && candidates_.size() > before && punch_probes_left_ > 0) {
+            --punch_probes_left_;
             send_probe(from, now, out);
+        }
     }
     if (selected_ == from)
         last_heard_ = now;
@@ -109,10 +149,12 @@ void DirectPath::on_probe_ack(const proto::Endpoint& from, const proto::ProbeAck
     const Duration sample = now - sent->at;
     rtt_ = rtt_ ? (*rtt_ * 7 + sample) / 8 : sample; // RFC 6298's smoothing, alpha 1/8
     in_flight_.erase(sent);
+    last_active_ = now;
     select(from, kind_of(from), now, out);
 }
 
 void DirectPath::on_heard(const proto::Endpoint& from, Time now) {
+    last_active_ = now;
     if (selected_ == from)
         last_heard_ = now;
 }
@@ -162,9 +204,15 @@ void DirectPath::on_tick(Time now, PathOutput& out) {
         if (now >= *punch_until_ || settled) {
             end_punching(now, out);
         } else if (next_probe_ && now >= *next_probe_) {
-            for (const auto& c : candidates_)
+            for (const auto& c : candidates_) {
+                if (punch_probes_left_ == 0)
+                    break;
+                --punch_probes_left_;
                 send_probe(c.endpoint, now, out);
-            next_probe_ = now + cfg_.probe_every;
+            }
+            // Out of probes: wait for answers to those sent until punch_until_.
+            next_probe_ =
+                punch_probes_left_ > 0 ? std::optional{now + cfg_.probe_every} : std::nullopt;
         }
     }
     if (selected_ && last_heard_ && !is_direct(now)) { // the direct path went silent

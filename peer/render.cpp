@@ -24,21 +24,49 @@ std::string two_digits(int v) {
     return buf.data();
 }
 
-// Replaces C1 controls (U+0080..U+009F; some terminals act on U+009B as CSI) with U+FFFD.
+// Code points that must not reach the terminal as they are. C0 (but tab) and C1 controls
+// would be acted on (U+009B is CSI on some terminals). Bidi embeddings, overrides and
+// isolates (U+202A..U+202E, U+2066..U+2069) reorder everything after them, so a line could
+// show text in another order than it was sent (the "Trojan Source" trick, CVE-2021-42574),
+// and the line and paragraph separators U+2028/U+2029 end a line for some viewers: these
+// become a visible U+FFFD, so the reader sees something was there. The invisible direction
+// marks (U+200E, U+200F, U+061C) only nudge neutral characters; they are dropped.
+enum class Neutralise { Keep, Replace, Drop };
+
+Neutralise neutralise(char32_t cp) {
+    if (cp < 0x09 || (cp > 0x09 && cp < 0x20) || cp == 0x7F || (cp >= 0x80 && cp < 0xA0))
+        return Neutralise::Replace;
+    if ((cp >= 0x202A && cp <= 0x202E) || (cp >= 0x2066 && cp <= 0x2069) || cp == 0x2028 ||
+        cp == 0x2029)
+        return Neutralise::Replace;
+    if (cp == 0x200E || cp == 0x200F || cp == 0x061C)
+        return Neutralise::Drop;
+    return Neutralise::Keep;
+}
+
+} // namespace
+
 std::string printable(std::string_view s) {
     std::string out;
     out.reserve(s.size());
     for (std::size_t i = 0; i < s.size();) {
         const std::size_t n = code_point_length(s, i);
-        const char32_t cp = code_point_at(s, i);
-        if ((cp >= 0x80 && cp < 0xA0) || cp < 0x09 || (cp > 0x09 && cp < 0x20) || cp == 0x7F)
-            out += "\xEF\xBF\xBD";
-        else
+        switch (neutralise(code_point_at(s, i))) {
+        case Neutralise::Keep:
             out.append(s, i, n);
+            break;
+        case Neutralise::Replace:
+            out += "\xEF\xBF\xBD";
+            break;
+        case Neutralise::Drop:
+            break;
+        }
         i += n;
     }
     return out;
 }
+
+namespace {
 
 class Painter {
   public:
@@ -272,6 +300,54 @@ std::vector<std::string> render_text(const UiEvent& e, const WallClock& clock,
             [&](const ui::Quit&) -> std::vector<std::string> { return {}; },
         },
         e);
+}
+
+std::vector<std::string> wrap_for_terminal(std::string_view line, int columns) {
+    constexpr int kTabStop = 8;
+    const int indent = display_width(kContinuation);
+    if (columns <= indent + 1)
+        return {std::string(line)}; // too narrow to mark anything: leave it to the terminal
+    std::vector<std::string> rows(1);
+    std::string active; // SGR sequences in effect since the last reset, to carry over
+    int col = 0;
+    const auto new_row = [&] {
+        if (!active.empty())
+            rows.back() += "\x1b[0m";
+        rows.push_back(std::string(kContinuation) + active);
+        col = indent;
+    };
+    for (std::size_t i = 0; i < line.size();) {
+        if (line[i] == '\x1b' && i + 1 < line.size() && line[i + 1] == '[') { // our own SGR
+            std::size_t end = i + 2;
+            while (end < line.size() && (line[end] < 0x40 || line[end] > 0x7E))
+                ++end;
+            end = std::min(end + 1, line.size());
+            const std::string_view seq = line.substr(i, end - i);
+            active =
+                seq == "\x1b[0m" || seq == "\x1b[m" ? std::string() : active + std::string(seq);
+            rows.back() += seq;
+            i = end;
+            continue;
+        }
+        const std::size_t n = code_point_length(line, i);
+        if (line[i] == '\t') { // spaces to the next stop, so the width is known here
+            const int to = (col / kTabStop + 1) * kTabStop;
+            if (to > columns)
+                new_row();
+            else
+                for (; col < to; ++col)
+                    rows.back() += ' ';
+            i += n;
+            continue;
+        }
+        const int w = display_width(code_point_at(line, i));
+        if (col + w > columns)
+            new_row();
+        rows.back().append(line, i, n);
+        col += w;
+        i += n;
+    }
+    return rows;
 }
 
 std::string render_json(const UiEvent& e, const WallClock& clock) {

@@ -1,11 +1,13 @@
 // The interactive terminal; see terminal.hpp.
 #include "terminal.hpp"
 
+#include "render.hpp"
 #include "utf8.hpp"
 
 #include <sys/ioctl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <csignal>
 
@@ -64,9 +66,15 @@ void Terminal::set_prompt(std::string prompt) {
 void Terminal::print(const std::vector<std::string>& lines) {
     if (!open_ || lines.empty())
         return;
-    std::string out = "\r\x1b[0K";
+    // Autowrap off while printing: wrap_for_terminal cuts the rows, and a row the terminal
+    // finds wider than we thought is cut short instead of spilling into an unmarked row.
+    // One column stays free for terminals that wrap as soon as the last one is written.
+    const int width = std::max(1, columns() - 1);
+    std::string out = "\r\x1b[0K\x1b[?7l";
     for (const auto& l : lines)
-        out += l + "\r\n";
+        for (const auto& row : wrap_for_terminal(l, width))
+            out += row + "\r\n";
+    out += "\x1b[?7h";
     out += redraw_sequence();
     write_all(1, out);
 }

@@ -1,7 +1,9 @@
 // The interactive terminal: stdin in raw mode through uv_tty, keys through the LineEditor,
 // and output drawn the linenoise way: hide the input line, print the incoming lines, draw
 // the prompt and the input line again with the cursor where it was. So a message arriving
-// while the user types never clobbers the half-typed line.
+// while the user types never clobbers the half-typed line. Long lines are cut into rows
+// here (wrap_for_terminal), each row after the first marked, so text from the network never
+// wraps into a row of its own that could pass for another line.
 //
 // Raw mode turns off the terminal's own signals: Ctrl-C arrives as byte 0x03 and Ctrl-D as
 // 0x04, and both come back as callbacks. close() (also run by the destructor) restores the

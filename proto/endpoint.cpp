@@ -151,6 +151,39 @@ bool Endpoint::is_loopback() const {
     return addr_[15] == 1;
 }
 
+bool Endpoint::is_private() const {
+    if (is_v6_)
+        return false;
+    return addr_[0] == 10 || (addr_[0] == 172 && (addr_[1] & 0xf0) == 16) ||
+           (addr_[0] == 192 && addr_[1] == 168);
+}
+
+bool Endpoint::is_cgnat() const {
+    return !is_v6_ && addr_[0] == 100 && (addr_[1] & 0xc0) == 64;
+}
+
+bool Endpoint::is_ula() const {
+    return is_v6_ && (addr_[0] & 0xfe) == 0xfc;
+}
+
+bool Endpoint::is_link_local() const {
+    if (!is_v6_)
+        return addr_[0] == 169 && addr_[1] == 254;
+    return addr_[0] == 0xfe && (addr_[1] & 0xc0) == 0x80;
+}
+
+bool Endpoint::is_multicast() const {
+    return is_v6_ ? addr_[0] == 0xff : (addr_[0] & 0xf0) == 224;
+}
+
+bool Endpoint::is_unicast() const {
+    if (is_unspecified() || is_multicast())
+        return false;
+    if (is_v6_)
+        return true;
+    return addr_[0] != 0 && addr_[0] < 240;
+}
+
 std::size_t EndpointHash::operator()(const Endpoint& e) const noexcept {
     // FNV-1a over the address, port and family: cheap, and the peer table also bounds
     // its size, so hash flooding can only slow one bucket, not grow memory.

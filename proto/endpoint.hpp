@@ -39,6 +39,18 @@ class Endpoint {
     const std::array<std::uint8_t, 16>& bytes() const { return addr_; }
     bool is_unspecified() const; // 0.0.0.0 or ::
     bool is_loopback() const;    // 127/8 or ::1
+    // Address classes, for deciding where a peer may send probes (PROTOCOL.md, "Peer to
+    // peer"). Each looks at the address only, never the port.
+    bool is_private() const;    // RFC 1918: 10/8, 172.16/12, 192.168/16 (IPv4 only)
+    bool is_cgnat() const;      // RFC 6598 shared address space: 100.64/10
+    bool is_ula() const;        // RFC 4193 unique local: fc00::/7
+    bool is_link_local() const; // 169.254/16 or fe80::/10
+    bool is_multicast() const;  // 224/4 or ff00::/8
+    // A local-network address: private, CGNAT, ULA or link-local. Loopback is not one.
+    bool is_lan() const { return is_private() || is_cgnat() || is_ula() || is_link_local(); }
+    // An address one host answers on: not unspecified, not "this network" (0/8), not
+    // multicast, not the reserved 240/4 (which holds the broadcast 255.255.255.255).
+    bool is_unicast() const;
 
     friend auto operator<=>(const Endpoint&, const Endpoint&) = default;
     friend bool operator==(const Endpoint&, const Endpoint&) = default;

@@ -9,7 +9,7 @@ It is a library (encode_hello, Session) and a program:
 
 The program says hello (with its LAN address as the `priv` candidate), heartbeats every `hb`
 ms once welcomed, and prints one JSON line per event on stdout:
-  {"ev": "ready", "local": "198.51.100.2:40000"}
+  {"ev": "ready", "local": "192.168.77.2:40000"}
   {"ev": "recv", "from": "203.0.113.10:7777", "msg": {...}}      (#pong# is not printed)
   {"ev": "sent", "to": "...", "t": "..."}      {"ev": "error", "text": "..."}
 It reads one JSON command per stdin line:

@@ -14,8 +14,8 @@
 #   lab.sh counters                  WAN fault counts so far, one JSON line (loss drops, forwarder)
 #
 # Topology (README.md draws it): `inet` is a router joining 203.0.113.0/24 (proxy ARP, so the
-# others see one segment); `rdv` 203.0.113.10; `nata` WAN 203.0.113.1, LAN 198.51.100.1/25 with
-# `a` .2 and `a2` .3 on a bridge inside nata; `natb` WAN 203.0.113.2, LAN 198.51.100.129/25 with
+# others see one segment); `rdv` 203.0.113.10; `nata` WAN 203.0.113.1, LAN 192.168.77.1/25 with
+# `a` .2 and `a2` .3 on a bridge inside nata; `natb` WAN 203.0.113.2, LAN 192.168.77.129/25 with
 # `b` .130. Delay, duplication, reordering: this kernel has no netem, so `inet` routes every
 # packet that arrives from a WAN link through a TUN device served by fault_forwarder.py, which
 # writes it back N ms later, twice with probability --dup-pct, held back by an extra 5-40 ms
@@ -36,7 +36,7 @@ readonly HERE
 readonly LAB_DIR="${UCL_LAB_DIR:-/tmp/ucl-lab}"
 readonly SKIP=77
 readonly NODES="inet rdv nata natb a a2 b"
-readonly INET_NET=203.0.113.0/24 LAN_NET=198.51.100.0/24
+readonly INET_NET=203.0.113.0/24 LAN_NET=192.168.77.0/24
 readonly RDV_IP=203.0.113.10 NATA_WAN=203.0.113.1 NATB_WAN=203.0.113.2 INET_IP=203.0.113.254
 readonly FWD_TABLE=100 # routing table in `inet` that sends WAN packets through the fault TUN
 
@@ -343,11 +343,11 @@ cmd_up() {
     in_ns inet ip route add "$RDV_IP/32" dev w-rdv
     proxy_arp w-rdv
 
-    nat_router nata "$NATA_WAN" 198.51.100.1/25 198.51.100.0/25 "$nat_a"
-    nat_router natb "$NATB_WAN" 198.51.100.129/25 198.51.100.128/25 "$nat_b"
-    lan_host a nata 198.51.100.2/25 198.51.100.1
-    lan_host a2 nata 198.51.100.3/25 198.51.100.1
-    lan_host b natb 198.51.100.130/25 198.51.100.129
+    nat_router nata "$NATA_WAN" 192.168.77.1/25 192.168.77.0/25 "$nat_a"
+    nat_router natb "$NATB_WAN" 192.168.77.129/25 192.168.77.128/25 "$nat_b"
+    lan_host a nata 192.168.77.2/25 192.168.77.1
+    lan_host a2 nata 192.168.77.3/25 192.168.77.1
+    lan_host b natb 192.168.77.130/25 192.168.77.129
 
     if [ "$loss" != 0 ]; then
         local prob

@@ -6,7 +6,7 @@
 
   cone_cone    a <-> b, both cone: direct path both sides; then cut-rdv and the chat still
                flows both ways, peer to peer (dm relayed:false)
-  same_nat     a <-> a2 behind NAT A (no hairpin): direct path over the LAN (198.51.100.x)
+  same_nat     a <-> a2 behind NAT A (no hairpin): direct path over the LAN (192.168.77.x)
   sym_sym      a <-> b, both symmetric: relayed; every message arrives (relayed:true);
                /status says relayed
   cone_sym     a (cone) <-> b (symmetric): the outcome is reported as observed (expected:

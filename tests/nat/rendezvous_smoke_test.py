@@ -85,7 +85,7 @@ def main():
         mine, _ = check_exchange(lab, alice, bob)
         if mine is not None:
             nonce = mine["nonce"]
-            # Across the internet a LAN candidate goes nowhere (no route to 198.51.100.0/24).
+            # Across the internet a LAN candidate goes nowhere (no route to 192.168.77.0/24).
             probe(alice, bob.local, nonce, 1)
             # alice's first probe opens NAT A toward bob but dies at NAT B (no mapping there
             # yet); bob's answer then finds NAT A open, and opens NAT B for alice's next one.

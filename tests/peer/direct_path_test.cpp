@@ -35,9 +35,12 @@ struct Host {
 class Lab {
   public:
     Lab(Nat* nat_a, Nat* nat_b, bool same_lan = false) : same_lan_(same_lan) {
-        a_ = {"alice", ep("198.51.100.2:4000"), nat_a, nullptr, {}, 0};
+        // Behind a NAT a host has a LAN address (the only kind a private candidate may be);
+        // on the internet, its own public one.
+        a_ = {"alice", ep(nat_a ? "192.168.1.2:4000" : "198.51.100.2:4000"), nat_a, nullptr, {}, 0};
         b_ = {"bob",
-              same_lan ? ep("198.51.100.3:4000") : ep("198.51.100.130:4000"),
+              same_lan ? ep("192.168.1.3:4000")
+                       : ep(nat_b ? "192.168.2.130:4000" : "198.51.100.130:4000"),
               same_lan ? nat_a : nat_b,
               nullptr,
               {},
@@ -187,8 +190,8 @@ TEST(DirectPath, SameNatWithoutHairpinUsesTheLanPath) {
     lab.exchange(lab.now_);
     lab.run_until(Time{} + 1s);
     ASSERT_TRUE(lab.a_.path->is_direct(lab.now_));
-    EXPECT_EQ(lab.a_.path->via(), ep("198.51.100.3:4000"));
-    EXPECT_EQ(lab.b_.path->via(), ep("198.51.100.2:4000"));
+    EXPECT_EQ(lab.a_.path->via(), ep("192.168.1.3:4000"));
+    EXPECT_EQ(lab.b_.path->via(), ep("192.168.1.2:4000"));
 }
 
 TEST(DirectPath, SymmetricToSymmetricFallsBackToRelayAfterThePunchWindow) {
@@ -281,6 +284,162 @@ TEST(DirectPath, AckFromAnAddressWeNeverProbedIsIgnored) {
                       Time{} + 10ms, out2);
     EXPECT_FALSE(path.is_direct(Time{} + 10ms));
     EXPECT_TRUE(out2.events.empty());
+}
+
+// A path that is never answered, run for `for_how_long` on its own wake-ups: every
+// datagram it sends, by destination.
+std::map<Endpoint, int> probes_unanswered(const proto::PeerInfo& info, const PathConfig& cfg,
+                                          Duration for_how_long) {
+    std::map<Endpoint, int> sent;
+    PathOutput out;
+    DirectPath path("alice", info, cfg, Time{}, out);
+    auto take = [&sent](PathOutput& o) {
+        for (const auto& [to, bytes] : o.datagrams)
+            ++sent[to];
+        o.datagrams.clear();
+    };
+    take(out);
+    for (int guard = 0; guard < 10000; ++guard) {
+        const auto wake = path.next_wakeup();
+        if (!wake || *wake > Time{} + for_how_long)
+            break;
+        path.on_tick(*wake, out);
+        take(out);
+    }
+    return sent;
+}
+
+int total(const std::map<Endpoint, int>& sent) {
+    int n = 0;
+    for (const auto& [to, count] : sent)
+        n += count;
+    return n;
+}
+
+const std::string kNonce(32, 'a');
+
+TEST(DirectPath, PrivateCandidatesOutsideTheLanAreNeverProbed) {
+    const proto::PeerInfo info{
+        "bob",
+        ep("203.0.113.2:4000"),
+        {ep("8.8.8.8:53"), ep("192.168.1.7:4000"), ep("127.0.0.1:4000"), ep("[2001:db8::1]:4000")},
+        kNonce,
+        true};
+    const auto sent = probes_unanswered(info, PathConfig{}, 6s);
+    EXPECT_EQ(sent.count(ep("8.8.8.8:53")), 0u);
+    EXPECT_EQ(sent.count(ep("[2001:db8::1]:4000")), 0u);
+    EXPECT_EQ(sent.count(ep("127.0.0.1:4000")), 0u); // the rendezvous is not on loopback
+    EXPECT_GT(sent.count(ep("192.168.1.7:4000")), 0u);
+    EXPECT_GT(sent.count(ep("203.0.113.2:4000")), 0u);
+}
+
+TEST(DirectPath, LoopbackCandidatesAreProbedWhenTheRendezvousIsLocal) {
+    PathConfig cfg;
+    cfg.allow_loopback = true;
+    const proto::PeerInfo info{
+        "bob", ep("127.0.0.1:4001"), {ep("127.0.0.1:4002"), ep("10.0.0.9:4000")}, kNonce, true};
+    const auto sent = probes_unanswered(info, cfg, 6s);
+    EXPECT_GT(sent.count(ep("127.0.0.1:4001")), 0u);
+    EXPECT_GT(sent.count(ep("127.0.0.1:4002")), 0u);
+    EXPECT_GT(sent.count(ep("10.0.0.9:4000")), 0u);
+}
+
+TEST(DirectPath, PublicCandidateMustBeUnicast) {
+    for (const char* bad : {"224.0.0.251:5353", "255.255.255.255:4000", "0.0.0.0:4000",
+                            "0.1.2.3:4000", "[ff02::1]:4000", "203.0.113.2:0"}) {
+        const proto::PeerInfo info{"bob", ep(bad), {}, kNonce, true};
+        EXPECT_EQ(total(probes_unanswered(info, PathConfig{}, 6s)), 0) << bad;
+    }
+}
+
+TEST(DirectPath, OneExchangeSendsAtMostMaxPunchProbes) {
+    const proto::PeerInfo info{"bob",
+                               ep("203.0.113.2:4000"),
+                               {ep("10.0.0.1:1"), ep("10.0.0.2:1"), ep("10.0.0.3:1")},
+                               kNonce,
+                               true};
+    const PathConfig cfg;
+    // Four candidates at 25 rounds would be 100 probes; the cap stops it at 50, in the
+    // middle of the thirteenth round.
+    EXPECT_EQ(total(probes_unanswered(info, cfg, cfg.punch_for + 1s)), 50);
+    EXPECT_EQ(cfg.max_punch_probes, 50u);
+}
+
+TEST(DirectPath, TwoCandidatesPunchForTheWholeWindowWithinTheCap) {
+    const proto::PeerInfo info{"bob", ep("203.0.113.2:4000"), {ep("10.0.0.1:1")}, kNonce, true};
+    const PathConfig cfg;
+    const auto sent = probes_unanswered(info, cfg, cfg.punch_for - 1ms);
+    EXPECT_EQ(sent.at(ep("203.0.113.2:4000")), 25); // one every 200 ms for 5 s
+    EXPECT_EQ(sent.at(ep("10.0.0.1:1")), 25);
+}
+
+TEST(DirectPath, ProbesFromNewSourcesAddAtMostFourReflexiveCandidates) {
+    PathOutput out;
+    DirectPath path("alice", {"bob", ep("203.0.113.2:4000"), {}, kNonce, true}, PathConfig{},
+                    Time{}, out);
+    for (int i = 1; i <= 10; ++i) {
+        PathOutput o;
+        const auto from = Endpoint::v4({198, 51, 100, static_cast<std::uint8_t>(i)}, 4000);
+        path.on_probe(from, {"bob", kNonce, 1}, Time{} + 10ms, o);
+        ASSERT_FALSE(o.datagrams.empty()); // always answered where it came from
+    }
+    EXPECT_EQ(path.candidate_count(), 1u + DirectPath::kMaxReflexive);
+}
+
+TEST(DirectPath, AProbeFromAPrivateCandidateDoesNotReplaceAWorkingPath) {
+    PathOutput out;
+    DirectPath path("alice",
+                    {"bob", ep("203.0.113.2:4000"), {ep("192.168.1.7:4000")}, kNonce, true},
+                    PathConfig{}, Time{}, out);
+    ASSERT_FALSE(out.datagrams.empty());
+    // The public candidate answers the first probe sent to it.
+    std::optional<std::uint32_t> seq;
+    for (const auto& [to, bytes] : out.datagrams)
+        if (to == ep("203.0.113.2:4000"))
+            seq = std::get<proto::Probe>(std::get<proto::Message>(proto::decode(bytes))).seq;
+    ASSERT_TRUE(seq);
+    PathOutput o;
+    path.on_probe_ack(ep("203.0.113.2:4000"), {"bob", kNonce, *seq, ep("203.0.113.1:1")},
+                      Time{} + 20ms, o);
+    ASSERT_EQ(path.via(), ep("203.0.113.2:4000"));
+    // A probe from the LAN address (not an answer to ours) proves nothing about that path.
+    path.on_probe(ep("192.168.1.7:4000"), {"bob", kNonce, 9}, Time{} + 30ms, o);
+    path.on_probe_ack(ep("192.168.1.7:4000"), {"bob", kNonce, 12345, ep("203.0.113.1:1")},
+                      Time{} + 40ms, o);
+    EXPECT_EQ(path.via(), ep("203.0.113.2:4000"));
+}
+
+TEST(DirectPath, ARemoteMayStartFiveExchangesInTwentySeconds) {
+    PathOutput out;
+    proto::PeerInfo info{"bob", ep("203.0.113.2:4000"), {}, kNonce, false};
+    DirectPath path("alice", info, PathConfig{}, Time{}, out); // the first
+    for (int i = 2; i <= 5; ++i) {
+        ASSERT_TRUE(path.may_restart(Time{} + std::chrono::seconds{i})) << i;
+        info.nonce = std::string(31, 'b') + std::to_string(i);
+        path.restart(info, Time{} + std::chrono::seconds{i}, out);
+    }
+    EXPECT_FALSE(path.may_restart(Time{} + 19999ms)); // five began in the last 20 s
+    EXPECT_TRUE(path.may_restart(Time{} + 20s));      // the first has aged out
+}
+
+TEST(DirectPath, AFreshExchangeWhilePunchingIsNotAnnouncedAgain) {
+    PathOutput out;
+    proto::PeerInfo info{"bob", ep("203.0.113.2:4000"), {}, kNonce, false};
+    DirectPath path("alice", info, PathConfig{}, Time{}, out);
+    info.nonce = std::string(32, 'b');
+    PathOutput again;
+    path.restart(info, Time{} + 1s, again);
+    EXPECT_TRUE(again.events.empty());
+    EXPECT_FALSE(again.datagrams.empty()); // it punches with the new nonce at once
+}
+
+TEST(DirectPath, AnUnstampedTextIdIsNewOnlyOnce) {
+    PathOutput out;
+    DirectPath path("alice", {"bob", ep("203.0.113.2:4000"), {}, kNonce, false}, PathConfig{},
+                    Time{}, out);
+    EXPECT_TRUE(path.first_sight_of_text(7));
+    EXPECT_FALSE(path.first_sight_of_text(7));
+    EXPECT_TRUE(path.first_sight_of_text(8));
 }
 
 } // namespace
