@@ -458,14 +458,17 @@ bool Server::migrate(Peer& peer, Peer* at_source, const Request& rq) {
     // The token proves the sender owns `peer`; whatever held this address before is stale.
     if (at_source != nullptr)
         end_session(at_source->id, LeaveReason::Quit, rq.out);
+    // The session's own share is not counted against it: a NAT that rebinds it to another
+    // port of the same address must not find that address full of this very session.
+    nets_.remove(peer.endpoint, NetResource::Sessions);
     if (auto text = session_limit_text(rq.from)) {
+        nets_.add(peer.endpoint, NetResource::Sessions);
         send_error(rq, nullptr, std::nullopt, ErrorCode::NetworkLimit, std::move(*text));
         return false;
     }
     log_.info("migrated name=" + peer.name + " from=" + peer.endpoint.to_string() +
               " to=" + rq.from.to_string());
     // Its shares move with it (rooms it created stay counted where they were created).
-    nets_.remove(peer.endpoint, NetResource::Sessions);
     nets_.remove(peer.endpoint, NetResource::Joins, joins_of(peer));
     peers_.move(peer, rq.from);
     nets_.add(peer.endpoint, NetResource::Sessions);

@@ -84,6 +84,30 @@ TEST_F(NetShareTest, AHostGetsItsShareOfSessionsAndNoMore) {
     EXPECT_FALSE(register_peer("far", kAlice).empty()); // another network is not affected
 }
 
+TEST_F(NetShareTest, ASessionAtItsHostsShareMovesToAnotherPortOfIt) {
+    // The NAT rebinding case: the host holds its whole share, one of them moves.
+    const auto tok = register_peer("a1", ep("198.51.100.1:1"));
+    register_peer("a2", ep("198.51.100.1:2"));
+    const Endpoint moved = ep("198.51.100.1:9");
+    const auto out = send(moved, proto::Hello{"a1", {}, tok});
+    EXPECT_EQ(of_type<proto::Welcome>(sent_to(out, moved)).size(), 1u);
+    EXPECT_FALSE(error_of(out, moved));
+    const Endpoint third = ep("198.51.100.1:3"); // still full
+    EXPECT_EQ(error_of(send(third, proto::Hello{"a3", {}, std::nullopt}), third),
+              ErrorCode::NetworkLimit);
+}
+
+TEST_F(NetShareTest, ASessionCannotMoveIntoAFullHost) {
+    register_peer("a1", ep("198.51.100.1:1"));
+    register_peer("a2", ep("198.51.100.1:2"));
+    const auto tok = register_peer("far", kAlice);
+    const Endpoint into = ep("198.51.100.1:9");
+    EXPECT_EQ(error_of(send(into, proto::Hello{"far", {}, tok}), into), ErrorCode::NetworkLimit);
+    EXPECT_EQ(server_.peer_count(), 3u);
+    // Still where it was, and still counted there: the move gave nothing back.
+    EXPECT_EQ(raw_to(send(kAlice, proto::Ping{}), kAlice), std::vector<std::string>{proto::kPong});
+}
+
 TEST_F(NetShareTest, ASessionThatEndsGivesItsShareBack) {
     const auto tok = register_peer("a1", ep("198.51.100.1:1"));
     register_peer("a2", ep("198.51.100.1:2"));
