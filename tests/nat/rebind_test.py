@@ -2,7 +2,7 @@
 """tests/nat/rebind_test.py: a session survives its NAT giving it a new public port
 (CTest nat_rebind).
 
-    rebind_test.py PATH/TO/peer PATH/TO/rendezvous
+    rebind_test.py PATH/TO/peer PATH/TO/rendezvous [--at-cap]
 
 A symmetric NAT A gives a fresh random public port once its mapping is forgotten
 (`lab.sh flush-nat a`), the way a home router does after a reboot or an idle timeout. The
@@ -16,6 +16,11 @@ it at once, both in `a`: alice (chatclient.py) and ann (the real `peer --json`).
   - ann goes `reconnecting` and back `online` within a heartbeat of the flush;
   - bob sees neither leave the lobby (the sessions moved, they did not end), and his
     `connect` to each gets the new public endpoint: the server's table follows the move.
+
+`--at-cap` runs the rendezvous with `--max-sessions-per-host 2`: NAT A's public address then
+holds exactly its share, alice and ann. A session moving within its own host adds nobody, so
+the same checks must hold; they show whether the server counts the moving session against
+its own host's share (answering `network_limit` to the move, and evicting it at `timeout`).
 """
 import re
 import sys
@@ -34,7 +39,9 @@ def welcomed(lab, c, what):
     r = c.wait_msg("retry", 5)
     lab.check(r is not None, f"{c.name}'s hello is answered with retry{{cookie}} {what}")
     w = c.wait_msg("welcome", 5)
-    lab.check(w is not None, f"{c.name} is welcomed {what}")
+    refused = None if w is not None else c.wait_msg("error", 0)
+    lab.check(w is not None, f"{c.name} is welcomed {what}",
+              "" if refused is None else f"refused: {refused.get('code')} {refused.get('text')!r}")
     if w is None:
         raise RuntimeError(f"{c.name} got no welcome {what}")
     return w
@@ -50,12 +57,16 @@ def exchange(lab, frm, to_name):
 
 
 def main():
-    if len(sys.argv) != 3:
-        sys.exit("usage: rebind_test.py PATH/TO/peer PATH/TO/rendezvous")
-    peer_bin, rdv_bin = sys.argv[1:]
-    with natlab.session("nat_rebind", deadline_s=80) as lab:
+    args = sys.argv[1:]
+    at_cap = "--at-cap" in args
+    args = [a for a in args if a != "--at-cap"]
+    if len(args) != 2:
+        sys.exit("usage: rebind_test.py PATH/TO/peer PATH/TO/rendezvous [--at-cap]")
+    peer_bin, rdv_bin = args
+    cap = ["--max-sessions-per-host", "2"] if at_cap else []
+    with natlab.session("nat_rebind" + ("_at_cap" if at_cap else ""), deadline_s=80) as lab:
         lab.up(nat_a="symmetric", nat_b="cone")
-        lab.spawn("rdv", rdv_bin, "--listen", SERVER, "--log-level", "debug",
+        lab.spawn("rdv", rdv_bin, "--listen", SERVER, "--log-level", "debug", *cap,
                   ready="listening on")
         bob = lab.chat_client("b", "bob", SERVER)
         welcomed(lab, bob, "(cone NAT B)")
