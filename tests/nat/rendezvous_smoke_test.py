@@ -6,14 +6,19 @@
 
 Cone NAT on both routers. The rendezvous runs in `rdv`; chatclient.py registers alice from
 `a`, carol from `a2` (same NAT) and bob from `b`, and checks that:
+  - each first hello is answered with `retry{cookie}` (32 lowercase hex digits), and the
+    same hello with that cookie is welcomed: address validation through a NAT;
   - each welcome.pub is the NAT's public address, with the client's own port (cone);
   - alice's connect to bob gives both sides each other's public endpoint (and LAN candidate)
     and one shared nonce, the initiator flag set on alice's side only;
   - alice's connect to carol hands out carol's LAN candidate, and it reaches carol directly;
   - hand-made probes from alice and bob to each other's public endpoint get through both
     NATs once each side has sent one: hole punching works in this lab (the P2P tests rely on
-    it), while a probe to a LAN candidate across the internet goes nowhere.
+    it), while a probe to a LAN candidate across the internet goes nowhere;
+  - alice's tagged heartbeat (chatclient.py: `#ping#` + SipHash tag of her token) is answered
+    with `#pong#`: the server takes it as her session's.
 """
+import re
 import sys
 import time
 
@@ -33,6 +38,10 @@ def port(endpoint: str) -> int:
 
 def register(lab, node, name, bind_port, wan):
     c = lab.chat_client(node, name, SERVER, bind=f"0.0.0.0:{bind_port}")
+    r = c.wait_msg("retry", 5)
+    lab.check(r is not None and re.fullmatch("[0-9a-f]{32}", str(r.get("cookie"))) is not None,
+              f"{name}'s first hello is answered with retry{{cookie}}",
+              "no retry" if r is None else str(r.get("cookie")))
     w = c.wait_msg("welcome", 5)
     lab.check(w is not None, f"{name} ({node}) is welcomed", c.local)
     if w is None:
@@ -41,6 +50,7 @@ def register(lab, node, name, bind_port, wan):
     lab.check(host(w["pub"]) == wan, f"{name}'s welcome.pub is NAT address {wan}", w["pub"])
     lab.check(port(w["pub"]) == bind_port, f"{name}'s public port is its own (cone)", w["pub"])
     c.pub = w["pub"]
+    c.hb_s = w["hb"] / 1000.0
     return c
 
 
@@ -109,6 +119,10 @@ def main():
             probe(alice, carol.local, mine["nonce"], 5)
             got = carol.wait_msg("probe", 3, sender=alice.local)
             lab.check(got is not None, "behind one NAT, alice reaches carol's LAN candidate")
+
+        pong = alice.wait(lambda e: e["ev"] == "pong", alice.hb_s + 2)
+        lab.check(pong is not None and pong["from"] == SERVER,
+                  "alice's tagged heartbeat is answered with #pong#")
 
         r = lab.lab("status")
         lab.check("conntrack entries" in r.stdout, "lab.sh status reports the NAT routers")
