@@ -292,7 +292,7 @@ void Client::session_lost(Time now, std::string_view why, Outbox& out) {
         line.taken = false;
     }
     acks_.clear(); // delivery ids belong to the old session
-    told_name_taken_ = false;
+    told_while_reconnecting_.reset();
     reg_.lost(now);
 }
 
@@ -693,8 +693,14 @@ void Client::handle(const proto::Error& m, Time now, Outbox& out) {
         return;
     }
     if (reg_.state() == ConnectionState::Reconnecting) {
-        if (m.code == proto::ErrorCode::NameTaken && !told_name_taken_) {
-            told_name_taken_ = true;
+        // A refusal of our hello (the name taken meanwhile, our network at its share, the
+        // server full): said once per kind, as we keep trying. Answers to requests of the lost
+        // session are not news.
+        const bool refusal = m.code == proto::ErrorCode::NameTaken ||
+                             m.code == proto::ErrorCode::NetworkLimit ||
+                             m.code == proto::ErrorCode::ServerFull;
+        if (refusal && told_while_reconnecting_ != m.code) {
+            told_while_reconnecting_ = m.code;
             out.events.emplace_back(ui::Error{code, m.text + " (still retrying)"});
         }
         return;

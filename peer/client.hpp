@@ -246,7 +246,8 @@ class Client {
     SendPacer pacer_{Time{}};
     std::size_t relayed_lines_typed_ = 0; // by the command being run, for the pacer
     Time relay_hold_until_{};             // see ClientConfig::regroup_margin
-    bool told_name_taken_ = false;        // while reconnecting, say it once
+    // While reconnecting: the last refusal of our hello we told the user (each said once).
+    std::optional<proto::ErrorCode> told_while_reconnecting_;
     ProbeBudget probe_budget_{Time{}};
     P2pDrops p2p_drops_;
     bool told_exchange_ignored_ = false; // the first ignored exchange is shown, no more

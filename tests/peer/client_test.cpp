@@ -234,6 +234,22 @@ TEST_F(ClientTest, AfterServerRestartItRegistersAgainAndRejoinsItsRooms) {
     EXPECT_EQ(sent_as<proto::Say>(later).at(0).token, kToken2);
 }
 
+TEST_F(ClientTest, AHelloRefusedWhileReconnectingIsToldOncePerKind) {
+    register_now();
+    client_.on_datagram(kServer, proto::kWhoAreYou, now_);
+    ASSERT_EQ(client_.state(), ConnectionState::Reconnecting);
+    const proto::Error limit{std::nullopt, proto::ErrorCode::NetworkLimit, "too many sessions"};
+    const auto first = events_as<ui::Error>(from_server(limit));
+    ASSERT_EQ(first.size(), 1u);
+    EXPECT_EQ(first[0].code, "network_limit");
+    EXPECT_TRUE(events_as<ui::Error>(from_server(limit)).empty()); // said once
+    const proto::Error full{std::nullopt, proto::ErrorCode::ServerFull, "server full"};
+    EXPECT_EQ(events_as<ui::Error>(from_server(full)).size(), 1u); // another kind: said too
+    const proto::Error stale{1, proto::ErrorCode::NotInRoom, "not in room"};
+    EXPECT_TRUE(events_as<ui::Error>(from_server(stale)).empty()); // the old session's
+    EXPECT_EQ(client_.state(), ConnectionState::Reconnecting);
+}
+
 TEST_F(ClientTest, WhoAreYouFromTheServerMeansItRestarted) {
     register_now();
     const auto out = client_.on_datagram(kServer, proto::kWhoAreYou, now_);
