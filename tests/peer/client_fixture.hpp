@@ -7,10 +7,12 @@
 #include "tests/testkit/seeded_rng.hpp"
 
 #include "proto/codec.hpp"
+#include "proto/heartbeat_tag.hpp"
 
 #include <gtest/gtest.h>
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace chat::peer::testing {
@@ -71,7 +73,13 @@ class ClientTest : public ::testing::Test {
     }
 
     Outbox from_server(const proto::Message& m) {
+        if (const auto* w = std::get_if<proto::Welcome>(&m))
+            session_token_ = w->token;
         return client_.on_datagram(kServer, proto::encode(m), now_);
+    }
+    // True for the heartbeat of the session the last welcome gave: "#ping#" and its tag.
+    bool is_heartbeat(std::string_view bytes) const {
+        return bytes == proto::kPing + proto::heartbeat_tag(session_token_);
     }
     Outbox command(const Command& c) { return client_.on_command(c, now_); }
     Outbox tick() { return client_.on_tick(now_); }
@@ -86,7 +94,7 @@ class ClientTest : public ::testing::Test {
             now_ = std::max(now_, *wake);
             auto out = tick();
             for (auto& d : out.datagrams) {
-                if (answer_pings && d.bytes == proto::kPing) {
+                if (answer_pings && is_heartbeat(d.bytes)) {
                     auto pong = client_.on_datagram(kServer, proto::kPong, now_);
                     for (auto& e : pong.events)
                         all.events.push_back(std::move(e));
@@ -117,6 +125,7 @@ class ClientTest : public ::testing::Test {
     testkit::CapturingLogger log_;
     Client client_;
     Time now_{};
+    proto::Token session_token_; // from the last welcome fed in
 };
 
 } // namespace chat::peer::testing
