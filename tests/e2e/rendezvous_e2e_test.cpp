@@ -397,6 +397,25 @@ TEST_F(RendezvousE2e, ConnectToPlainTextClientIsRefused) {
     EXPECT_EQ(carol.receive(300ms), std::nullopt);
 }
 
+// Every socket here is 127.0.0.1, one host: its third session is over a share of two.
+TEST_F(RendezvousE2e, SessionsOverTheHostsShareAreRefusedWithNetworkLimit) {
+    ASSERT_NO_FATAL_FAILURE(start({"--max-sessions-per-host", "2"}));
+    JsonPeer alice(port(), "alice");
+    JsonPeer bob(port(), "bob");
+    JsonPeer carol(port(), "carol");
+    ASSERT_TRUE(alice.register_now());
+    ASSERT_TRUE(bob.register_now());
+    const auto answer =
+        e2e::hello_with_cookie(carol.socket(), port(), proto::Hello{"carol", {}, std::nullopt});
+    ASSERT_TRUE(answer) << "carol got no answer";
+    const auto* err = std::get_if<proto::Error>(&*answer);
+    ASSERT_NE(err, nullptr) << proto::encode(*answer);
+    EXPECT_EQ(err->code, proto::ErrorCode::NetworkLimit) << err->text;
+    // A session that ends gives its share back.
+    bob.send(proto::Bye{bob.token()});
+    EXPECT_TRUE(carol.register_now()) << "carol skipped:" << carol.skipped();
+}
+
 // ---------------------------------------------------------------- eviction
 
 TEST_F(RendezvousE2e, SilentPeerIsEvictedAfterTenSecondsAndItsRoomsAreTold) {
@@ -728,8 +747,11 @@ TEST_F(RendezvousE2e, DatagramsLeaveWithDontFragmentSet) {
 TEST(RendezvousCli, HelpListsEveryOptionAndExitsZero) {
     const auto r = e2e::run_to_exit(kRendezvous, {"--help"});
     EXPECT_EQ(r.exit_code, 0) << r.err;
-    for (const char* option : {"--listen", "--timeout", "--max-peers", "--allow-plaintext",
-                               "--stats-interval", "--log-level", "--help", "--version"})
+    for (const char* option :
+         {"--listen", "--timeout", "--max-peers", "--max-sessions-per-host",
+          "--max-sessions-per-net", "--max-rooms-per-host", "--max-rooms-per-net",
+          "--max-joins-per-host", "--max-joins-per-net", "--allow-plaintext", "--session-rate",
+          "--stats-interval", "--log-level", "--help", "--version"})
         EXPECT_NE(r.out.find(option), std::string::npos) << option << " missing from:\n" << r.out;
 }
 
@@ -749,6 +771,8 @@ TEST(RendezvousCli, BadOptionExitsNonZeroWithUsage) {
         {"--listen", "127.0.0.1:0", "--timeout", "-1"},
         {"--listen", "127.0.0.1:0", "--timeout", "soon"},
         {"--listen", "127.0.0.1:0", "--max-peers", "0"},
+        {"--listen", "127.0.0.1:0", "--max-sessions-per-host", "0"},
+        {"--listen", "127.0.0.1:0", "--max-joins-per-net", "many"},
         {"--listen", "127.0.0.1:0", "--log-level", "chatty"},
         {"--listen", "127.0.0.1:0", "stray-argument"},
     };
