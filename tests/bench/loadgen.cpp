@@ -8,6 +8,11 @@
 // per datagram than the servers it measures. The wildcard bind only receives: every
 // destination is the --server address, which must be loopback.
 //
+// Peers register as the real one does (peer/registration.cpp): a hello naming its LAN
+// candidate, the server's retry, the same hello with the retry's cookie, then the welcome;
+// they heartbeat with "#ping#" and their session's tag. Against a raw baseline the same
+// bytes go out (a ping with a tag of zeros), so both sides carry datagrams of one size.
+//
 // Registered peers leave `lobby` right after their welcome: each join and leave is told to
 // every lobby member, so 100,000 peers sitting in the lobby would cost about 5e9 notices
 // to register. Registration keeps few in flight for the same reason.
@@ -19,6 +24,7 @@
 #include "probes.hpp"
 
 #include "proto/codec.hpp"
+#include "proto/heartbeat_tag.hpp"
 
 #include <cxxopts.hpp>
 #include <nlohmann/json.hpp>
@@ -31,6 +37,7 @@
 #include <deque>
 #include <iostream>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 namespace chat::bench {
@@ -147,6 +154,7 @@ private:
     enum class State : std::uint8_t { Idle, Hello, Leave, Join, Ready, Failed };
     struct Src {
         proto::Token token;
+        std::array<char, proto::kHeartbeatTagHexChars> tag{};  // the session's; zeros: none
         std::int64_t sent_ns = 0;     // a request in flight since then; 0: none
         std::int64_t last_ok_ns = 0;  // send time of the last request that was answered
         State state = State::Idle;
@@ -159,9 +167,21 @@ private:
         return srcs_[i];
     }
     void send(std::size_t i, std::string_view bytes) { sock_.add(cur_.addr, bytes, ip_of(i)); }
+    // "#ping#" and the peer's tag: its session's heartbeat (zeros before it has one, which
+    // is what the raw baselines are sent, so they echo a datagram of the same size).
+    void send_heartbeat(std::size_t i) {
+        std::array<char, sizeof proto::kPing - 1 + proto::kHeartbeatTagHexChars> b{};
+        std::copy_n(proto::kPing, sizeof proto::kPing - 1, b.begin());
+        const auto& tag = src(i).tag;
+        if (tag[0] == '\0')
+            std::fill(b.begin() + sizeof proto::kPing - 1, b.end(), '0');
+        else
+            std::copy(tag.begin(), tag.end(), b.begin() + sizeof proto::kPing - 1);
+        send(i, std::string_view(b.data(), b.size()));
+    }
     void send_ping(std::size_t i) {
         src(i).sent_ns = now_ns();
-        send(i, proto::kPing);
+        send_heartbeat(i);
     }
     bool is_pong(std::string_view b) const { return !cur_.rdv || b == proto::kPong; }
 
@@ -249,16 +269,30 @@ private:
 
     // ------------------------------------------------------------ registration
 
+    // The hello peer `i` sends: named by port too (a second run against the same server must
+    // not collide), its own address as its LAN candidate, and the cookie if it has one.
+    proto::Hello hello_of(std::size_t i, std::optional<std::string> cookie) const {
+        const std::uint32_t ip = ip_of(i);
+        const proto::Endpoint lan = proto::Endpoint::v4(
+            {static_cast<std::uint8_t>(ip >> 24), static_cast<std::uint8_t>(ip >> 16),
+             static_cast<std::uint8_t>(ip >> 8), static_cast<std::uint8_t>(ip)},
+            sock_.port());
+        return proto::Hello{"b" + std::to_string(sock_.port()) + "." + std::to_string(i),
+                            {lan},
+                            std::nullopt,
+                            std::move(cookie)};
+    }
+
     void send_step(std::size_t i, const std::string& room) {
         Src& s = src(i);
         s.sent_ns = now_ns();
         switch (s.state) {
-        case State::Hello:
-            // Named by port too: a second run against the same server must not collide.
-            send(i, proto::encode(proto::Hello{"b" + std::to_string(sock_.port()) + "." +
-                                                   std::to_string(i),
-                                               {}, std::nullopt}));
+        case State::Hello: {
+            const auto c = cookies_.find(i);
+            send(i, proto::encode(hello_of(
+                        i, c == cookies_.end() ? std::nullopt : std::optional{c->second.first})));
             break;
+        }
         case State::Leave:
             send(i, proto::encode(proto::Leave{s.token, 1, proto::kLobby}));
             break;
@@ -293,6 +327,7 @@ private:
                 ++failed;
             }
             s.sent_ns = 0;
+            cookies_.erase(i);
             inflight.erase(std::find(inflight.begin(), inflight.end(), i));
         };
         auto advance = [&](std::size_t i, State st) {
@@ -315,10 +350,12 @@ private:
                     return;
                 }
                 // Skip the joined/left notices cheaply: only a reply moves a peer on.
-                const bool reply = b.find(s.state == State::Hello ? "\"t\":\"welcome\""
-                                                                  : "\"t\":\"ok\"") !=
-                                       std::string_view::npos ||
-                                   b.find("\"t\":\"error\"") != std::string_view::npos;
+                const bool hello = s.state == State::Hello;
+                const bool reply =
+                    b.find(hello ? "\"t\":\"welcome\"" : "\"t\":\"ok\"") !=
+                        std::string_view::npos ||
+                    (hello && b.find("\"t\":\"retry\"") != std::string_view::npos) ||
+                    b.find("\"t\":\"error\"") != std::string_view::npos;
                 if (!reply) return;
                 auto decoded = proto::decode(b);
                 const auto* m = std::get_if<proto::Message>(&decoded);
@@ -326,8 +363,23 @@ private:
                 const auto* ok = std::get_if<proto::Ok>(m);
                 const auto* err = std::get_if<proto::Error>(m);
                 if (s.state == State::Hello) {
-                    if (const auto* w = std::get_if<proto::Welcome>(m)) {
+                    if (const auto* retry = std::get_if<proto::Retry>(m)) {
+                        // The same hello again with the cookie. A retry answers a hello
+                        // without one (or a lost one, resent), so a few are normal; more
+                        // mean our cookies are refused: fail the peer rather than loop.
+                        ++retries_;
+                        auto& [cookie, seen] = cookies_[i];
+                        cookie = retry->cookie;
+                        if (++seen > 3) {
+                            finish(i, State::Failed);
+                            return;
+                        }
+                        send_step(i, room);
+                    } else if (const auto* w = std::get_if<proto::Welcome>(m)) {
                         s.token = w->token;
+                        const std::string tag = proto::heartbeat_tag(w->token);
+                        std::copy_n(tag.begin(), std::min(tag.size(), s.tag.size()),
+                                    s.tag.begin());
                         if (in_lobby && room.empty())
                             finish(i, State::Ready);
                         else
@@ -354,7 +406,7 @@ private:
             while (!alive.empty() && t - alive.front().first > keepalive) {
                 const std::size_t i = alive.front().second;
                 alive.pop_front();
-                send(i, proto::kPing);
+                send_heartbeat(i);
                 alive.emplace_back(t, i);
             }
             for (std::size_t k = 0; k < inflight.size(); ++k) {
@@ -372,9 +424,71 @@ private:
         return ready;
     }
 
+    // The shape of a registration against raw_echo: each peer sends its hello, waits for the
+    // echo (where the rendezvous answers retry), sends the hello with a cookie and waits again
+    // (the welcome): two round trips of the same bytes, --reg-window peers in flight, a lost
+    // one resent after a second as in register_range.
+    Json echo_registrations(std::size_t count) {
+        (void)src(count - 1);
+        cur_ = echo_;
+        const std::string cookie(proto::kCookieHexChars, '0');
+        std::vector<std::uint8_t> trip(count, 0);  // round trips done
+        std::vector<std::uint8_t> tries(count, 0);
+        std::vector<std::int64_t> sent(count, 0);
+        std::vector<std::size_t> inflight;
+        std::size_t next = 0, ready = 0, failed = 0;
+        auto step = [&](std::size_t i) {
+            sent[i] = now_ns();
+            send(i, proto::encode(hello_of(i, trip[i] == 0 ? std::nullopt : std::optional{cookie})));
+        };
+        auto done = [&](std::size_t i, bool ok) {
+            (ok ? ready : failed) += 1;
+            sent[i] = 0;
+            inflight.erase(std::find(inflight.begin(), inflight.end(), i));
+        };
+        const Json s0 = server_sample();
+        const auto t0 = now_ns();
+        const std::int64_t deadline = t0 + 120 * kSecond;
+        while (ready + failed < count && now_ns() < deadline) {
+            while (inflight.size() < o_.reg_window && next < count) {
+                inflight.push_back(next);
+                step(next++);
+            }
+            pump(2, [&](std::size_t i, std::string_view, std::int64_t) {
+                if (i >= count || sent[i] == 0) return;
+                tries[i] = 0;
+                if (++trip[i] == 2)
+                    done(i, true);
+                else
+                    step(i);
+            });
+            const std::int64_t t = now_ns();
+            for (std::size_t k = 0; k < inflight.size(); ++k) {
+                const std::size_t i = inflight[k];
+                if (t - sent[i] < kSecond) continue;
+                if (++tries[i] > 3) {
+                    done(i, false);
+                    --k;
+                } else {
+                    step(i);
+                }
+            }
+        }
+        Json r;
+        r["seconds"] = static_cast<double>(now_ns() - t0) / 1e9;
+        r["ready"] = ready;
+        r["per_s"] = static_cast<double>(ready) / std::max(r["seconds"].get<double>(), 1e-9);
+        add_server_delta(r, s0, server_sample());
+        add_cpu_per_op(r, ready);
+        cur_ = main_;
+        return r;
+    }
+
     Json scenario_register() {
         Json r;
         const std::int64_t rss0 = main_.pid != 0 ? rss_kib(main_.pid) : 0;
+        const std::size_t retries0 = retries_;
+        const Json s0 = server_sample();
         const auto t0 = now_ns();
         // They stay in the lobby: row 4 is the cost of a registered peer, lobby included.
         // Only its first 1,000 members hear of each other (~500,000 notices in all).
@@ -382,6 +496,10 @@ private:
         r["seconds"] = static_cast<double>(now_ns() - t0) / 1e9;
         r["peers"] = o_.peers;
         r["ready"] = ready;
+        r["retries"] = retries_ - retries0;
+        r["per_s"] = static_cast<double>(ready) / std::max(r["seconds"].get<double>(), 1e-9);
+        add_server_delta(r, s0, server_sample());
+        add_cpu_per_op(r, ready);
         drain(200 * kMs);
         if (main_.pid != 0) {
             const std::int64_t rss1 = rss_kib(main_.pid);
@@ -391,6 +509,7 @@ private:
                 ready == 0 ? 0.0
                            : static_cast<double>(rss1 - rss0) * 1024.0 / static_cast<double>(ready);
         }
+        if (main_.rdv && echo() != nullptr && o_.peers > 0) r["baseline"] = echo_registrations(o_.peers);
         return r;
     }
 
@@ -856,6 +975,9 @@ private:
     std::vector<Src> srcs_;
     std::size_t registered_ = 0;  // peers [0, registered_) went through register_range
     std::size_t heartbeats_ = 0;
+    std::size_t retries_ = 0;  // retry{cookie} answers seen while registering
+    // Peers in flight that got a retry: its cookie, and how many retries they got.
+    std::unordered_map<std::size_t, std::pair<std::string, int>> cookies_;
 };
 
 std::vector<double> parse_rates(const std::string& s) {

@@ -9,6 +9,7 @@
 // The flood is seeded (kSeed) so a failure replays with the same bytes; its timing, and so
 // what the kernel and the rate limiter drop, is real and varies from run to run.
 #include "proto/codec.hpp"
+#include "support/hello_handshake.hpp"
 #include "support/json_peer_process.hpp"
 #include "support/process.hpp"
 #include "support/scratch_dir.hpp"
@@ -556,10 +557,9 @@ TEST_F(RendezvousAbuseE2e, HonestChatLosesNothingWhileTheServerIsFloodedAndSpoof
     const auto users = alice.wait_for("users", {}, 5s);
     ASSERT_TRUE(users) << alice.transcript();
     EXPECT_EQ((*users)["users"], Json({"alice", "bob"}));
-    e2e::UdpClient newcomer; // a stranger can still register after all that
-    std::vector<std::string> heard_by_newcomer;
-    const auto welcome =
-        ask(newcomer, port, proto::encode(proto::Hello{"newcomer", {}, {}}), heard_by_newcomer);
+    e2e::UdpClient newcomer; // a stranger can still register after all that, retry included
+    const auto welcome = e2e::hello_with_cookie(newcomer, port, proto::Hello{"newcomer", {}, {}},
+                                                e2e::HelloTries{4, 1s, 2});
     EXPECT_TRUE(welcome && std::holds_alternative<proto::Welcome>(*welcome)) << describe(welcome);
 
     // Stats every second: wait for two in a row with the same drop total (the backlog is

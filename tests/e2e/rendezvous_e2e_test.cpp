@@ -3,6 +3,7 @@
 // proto::encode/decode for every well-formed message. Timing is real here (the 10 s eviction
 // is measured and printed); the fake-clock unit tests in tests/rendezvous/ cover the logic.
 #include "proto/codec.hpp"
+#include "support/hello_handshake.hpp"
 #include "support/process.hpp"
 #include "support/server_process.hpp"
 #include "support/udp_client.hpp"
@@ -50,9 +51,11 @@ template <typename T> std::optional<T> decode_as(std::string_view bytes) {
 }
 
 // A JSON peer as the real client would be: its own socket, a name, and the session token
-// from `welcome`. Waiting for one kind of message skips the others (notices, pongs), but
-// keeps a short note of them for the failure message. Every msg/dm_msg it receives with a
-// delivery id is acked at once with `got`, so authors get their ok.
+// from `welcome`, which it earns by answering the server's retry with its cookie, and whose
+// tag its heartbeats carry (support/hello_handshake.hpp). Waiting for one kind of message
+// skips the others (notices, pongs), but keeps a short note of them for the failure message.
+// Every msg/dm_msg it receives with a delivery id is acked at once with `got`, so authors get
+// their ok.
 class JsonPeer {
   public:
     JsonPeer(std::uint16_t server_port, std::string name)
@@ -71,17 +74,28 @@ class JsonPeer {
         last_sent_ = Clock::now();
         socket_.send(server_, bytes);
     }
-    void ping() { send_bytes(proto::kPing); }
+    // The session's heartbeat; a bare #ping# before there is a session.
+    void ping() { send_bytes(token_.empty() ? std::string(proto::kPing) : e2e::heartbeat(token_)); }
 
-    // hello -> welcome, optionally resuming a session by its token. Returns the welcome, or
-    // nullopt (an error or silence).
+    // hello -> retry -> hello{cookie} -> welcome, optionally resuming a session by its token.
+    // Returns the welcome, or nullopt (an error or silence).
     std::optional<proto::Welcome> register_now(std::optional<proto::Token> resume = {}) {
         const proto::Endpoint self = proto::Endpoint::v4({127, 0, 0, 1}, socket_.port());
-        send(proto::Hello{name_, {self}, std::move(resume)});
-        auto w = wait_for<proto::Welcome>();
-        if (w)
-            token_ = w->token;
-        return w;
+        last_sent_ = Clock::now();
+        const auto answer = e2e::hello_with_cookie(
+            socket_, server_, proto::Hello{name_, {self}, std::move(resume)},
+            e2e::HelloTries{1, kReplyWithin, 2}, [this](const std::string& bytes) {
+                ack_if_delivery(bytes);
+                note_skipped(bytes);
+            });
+        const auto* w = answer ? std::get_if<proto::Welcome>(&*answer) : nullptr;
+        if (w == nullptr) {
+            if (answer)
+                note_skipped(proto::encode(*answer));
+            return std::nullopt;
+        }
+        token_ = w->token;
+        return *w;
     }
 
     proto::RequestId say(const std::string& room, const std::string& text) {
@@ -384,6 +398,25 @@ TEST_F(RendezvousE2e, ConnectToPlainTextClientIsRefused) {
     EXPECT_EQ(carol.receive(300ms), std::nullopt);
 }
 
+// Every socket here is 127.0.0.1, one host: its third session is over a share of two.
+TEST_F(RendezvousE2e, SessionsOverTheHostsShareAreRefusedWithNetworkLimit) {
+    ASSERT_NO_FATAL_FAILURE(start({"--max-sessions-per-host", "2"}));
+    JsonPeer alice(port(), "alice");
+    JsonPeer bob(port(), "bob");
+    JsonPeer carol(port(), "carol");
+    ASSERT_TRUE(alice.register_now());
+    ASSERT_TRUE(bob.register_now());
+    const auto answer =
+        e2e::hello_with_cookie(carol.socket(), port(), proto::Hello{"carol", {}, std::nullopt});
+    ASSERT_TRUE(answer) << "carol got no answer";
+    const auto* err = std::get_if<proto::Error>(&*answer);
+    ASSERT_NE(err, nullptr) << proto::encode(*answer);
+    EXPECT_EQ(err->code, proto::ErrorCode::NetworkLimit) << err->text;
+    // A session that ends gives its share back.
+    bob.send(proto::Bye{bob.token()});
+    EXPECT_TRUE(carol.register_now()) << "carol skipped:" << carol.skipped();
+}
+
 // ---------------------------------------------------------------- eviction
 
 TEST_F(RendezvousE2e, SilentPeerIsEvictedAfterTenSecondsAndItsRoomsAreTold) {
@@ -438,6 +471,33 @@ TEST_F(RendezvousE2e, SilentPeerIsEvictedAfterTenSecondsAndItsRoomsAreTold) {
     const auto err = bob.wait_for<proto::Error>();
     ASSERT_TRUE(err) << "bob skipped:" << bob.skipped();
     EXPECT_EQ(err->code, proto::ErrorCode::NoSession);
+}
+
+// A bare #ping# is all a spoofer of bob's address could send (it cannot see his token): it
+// gets no #pong# and keeps nothing alive, while alice's tagged heartbeats keep her.
+TEST_F(RendezvousE2e, BarePingFromASessionsAddressKeepsNothingAlive) {
+    ASSERT_NO_FATAL_FAILURE(start({"--timeout", "2"}));
+    JsonPeer alice(port(), "alice");
+    JsonPeer bob(port(), "bob");
+    ASSERT_TRUE(alice.register_now());
+    const auto since = Clock::now(); // before bob's hello: his session cannot be older
+    ASSERT_TRUE(bob.register_now());
+    std::optional<proto::MemberLeft> left;
+    int pongs_to_bob = 0;
+    while (!left && Clock::now() < since + 6s) {
+        alice.ping(); // every 0.5 s: well inside her 2 s
+        bob.socket().send(port(), proto::kPing);
+        left = alice.wait_for<proto::MemberLeft>(
+            [](const proto::MemberLeft& l) { return l.name == "bob"; }, 500ms);
+        while (const auto d = bob.socket().receive(0ms))
+            pongs_to_bob += *d == proto::kPong ? 1 : 0;
+    }
+    ASSERT_TRUE(left) << "bob outlived his timeout on bare pings; alice skipped:"
+                      << alice.skipped();
+    EXPECT_EQ(left->reason, proto::LeaveReason::Timeout);
+    EXPECT_GE(Clock::now() - since, 2s);
+    EXPECT_EQ(pongs_to_bob, 0);
+    EXPECT_TRUE(alice.ping_until_pong());
 }
 
 TEST_F(RendezvousE2e, SilentPlainTextClientIsEvictedToo) {
@@ -554,6 +614,8 @@ TEST_F(RendezvousE2e, RepliesToUnverifiedSourcesAreNeverLargerThanTheRequest) {
     const std::vector<std::string> requests = {
         proto::encode(proto::Hello{"alice", {}, std::nullopt}), // name_taken
         proto::encode(proto::Hello{"alice", {}, guess}),        // wrong token for the name
+        proto::encode(proto::Hello{"zed", {}, std::nullopt}),   // a new name: retry{cookie}
+        proto::encode(proto::Hello{"zed", {}, std::nullopt, std::string(32, '0')}), // forged
         proto::encode(proto::Join{guess, 1, "dev"}),
         proto::encode(proto::Leave{guess, 2, "lobby"}),
         proto::encode(proto::ListRooms{guess, 3, 0}),
@@ -709,8 +771,11 @@ TEST_F(RendezvousE2e, DatagramsLeaveWithDontFragmentSet) {
 TEST(RendezvousCli, HelpListsEveryOptionAndExitsZero) {
     const auto r = e2e::run_to_exit(kRendezvous, {"--help"});
     EXPECT_EQ(r.exit_code, 0) << r.err;
-    for (const char* option : {"--listen", "--timeout", "--max-peers", "--allow-plaintext",
-                               "--stats-interval", "--log-level", "--help", "--version"})
+    for (const char* option :
+         {"--listen", "--timeout", "--max-peers", "--max-sessions-per-host",
+          "--max-sessions-per-net", "--max-rooms-per-host", "--max-rooms-per-net",
+          "--max-joins-per-host", "--max-joins-per-net", "--allow-plaintext", "--session-rate",
+          "--stats-interval", "--log-level", "--help", "--version"})
         EXPECT_NE(r.out.find(option), std::string::npos) << option << " missing from:\n" << r.out;
 }
 
@@ -730,6 +795,8 @@ TEST(RendezvousCli, BadOptionExitsNonZeroWithUsage) {
         {"--listen", "127.0.0.1:0", "--timeout", "-1"},
         {"--listen", "127.0.0.1:0", "--timeout", "soon"},
         {"--listen", "127.0.0.1:0", "--max-peers", "0"},
+        {"--listen", "127.0.0.1:0", "--max-sessions-per-host", "0"},
+        {"--listen", "127.0.0.1:0", "--max-joins-per-net", "many"},
         {"--listen", "127.0.0.1:0", "--log-level", "chatty"},
         {"--listen", "127.0.0.1:0", "stray-argument"},
     };
